@@ -1,0 +1,74 @@
+#pragma once
+// pgsplit.toml -> validated structs. Loading may fail loudly (it happens at start and on reload);
+// every problem is reported as "file:line:column: message".
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgsplit::config {
+
+enum class PoolMode : std::uint8_t { Transaction, Session };
+enum class NodeRole : std::uint8_t { Auto, Primary, Replica };
+enum class AuthMethod : std::uint8_t { ScramSha256, Md5, Trust };
+
+struct ServerConfig {
+  std::string listenHost = "127.0.0.1";
+  std::uint16_t listenPort = 6432;
+  unsigned workers = 0;  // 0 = one per core
+  AuthMethod authMethod = AuthMethod::ScramSha256;
+  std::uint32_t maxMessageSize = 64u << 20;  // bytes, for any client message after startup
+  std::uint32_t startupTimeoutMs = 10000;    // from accept to ReadyForQuery
+  std::uint32_t maxClientConnections = 5000;
+};
+
+struct PoolConfig {
+  PoolMode mode = PoolMode::Transaction;
+  std::uint32_t maxServerConnections = 20;  // per node, database and user
+  std::uint32_t connectTimeoutMs = 5000;    // backend TCP connect + login
+  std::uint32_t checkoutTimeoutMs = 5000;   // waiting for a free backend
+};
+
+struct NodeConfig {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 5432;
+  NodeRole role = NodeRole::Auto;
+  std::uint32_t weight = 1;
+};
+
+struct UserConfig {
+  std::string name;
+  std::string password;  // never logged
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+};
+
+struct Config {
+  std::string path;  // the file it came from
+  ServerConfig server;
+  PoolConfig pool;
+  std::vector<NodeConfig> nodes;
+  std::vector<UserConfig> users;
+  LogConfig log;
+
+  const UserConfig* findUser(std::string_view name) const;
+};
+
+struct LoadResult {
+  std::shared_ptr<const Config> config;  // set when errors is empty
+  std::vector<std::string> errors;       // "file:line:column: message", in file order
+};
+
+LoadResult loadFile(const std::string& path);
+// For tests: parse text as if it came from a file named `path`.
+LoadResult loadString(std::string_view text, const std::string& path = "<string>");
+
+const char* toString(PoolMode m);
+const char* toString(NodeRole r);
+const char* toString(AuthMethod a);
+
+}  // namespace pgsplit::config

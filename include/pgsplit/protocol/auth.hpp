@@ -1,0 +1,70 @@
+#pragma once
+// Password authentication math: SCRAM-SHA-256 (RFC 5802/7677, as PostgreSQL speaks it) for both
+// ends, and PostgreSQL's md5 scheme. Pure computation (OpenSSL), no I/O.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pgsplit::protocol {
+
+inline constexpr std::string_view kScramSha256 = "SCRAM-SHA-256";
+
+// "md5" + hex(md5(hex(md5(password + user)) + salt)), as a client answers an md5 request.
+std::string md5PasswordResponse(std::string_view user, std::string_view password,
+                                const std::uint8_t salt[4]);
+
+// What the server stores for a password: computed once (PBKDF2 is slow on purpose), then reused
+// for every login.
+struct ScramVerifier {
+  std::string salt;  // raw bytes
+  std::uint32_t iterations = 4096;
+  std::array<std::uint8_t, 32> storedKey{};
+  std::array<std::uint8_t, 32> serverKey{};
+};
+ScramVerifier makeScramVerifier(std::string_view password, std::string_view salt,
+                                std::uint32_t iterations = 4096);
+// A verifier with a fresh random 16-byte salt.
+ScramVerifier makeScramVerifier(std::string_view password);
+
+// Server side of one SCRAM-SHA-256 exchange (pgsplit authenticating a client).
+class ScramServer {
+ public:
+  explicit ScramServer(const ScramVerifier& verifier) : verifier_(verifier) {}
+  // client-first-message -> server-first-message; nullopt if malformed or channel binding is
+  // demanded ("p=" gs2 flag; pgsplit offers no -PLUS mechanism).
+  std::optional<std::string> handleClientFirst(std::string_view message);
+  // client-final-message -> server-final-message ("v=..."); nullopt if malformed or the proof is
+  // wrong (the caller answers 28P01).
+  std::optional<std::string> handleClientFinal(std::string_view message);
+
+ private:
+  const ScramVerifier& verifier_;
+  std::string clientFirstBare_;
+  std::string serverFirst_;
+  std::string nonce_;  // client nonce + server nonce
+  std::string gs2Header_;
+};
+
+// Client side of one SCRAM-SHA-256 exchange (pgsplit logging in to a PostgreSQL node).
+class ScramClient {
+ public:
+  explicit ScramClient(std::string password) : password_(std::move(password)) {}
+  std::string clientFirst();  // "n,,n=,r=<nonce>"
+  // server-first -> client-final; nullopt if malformed or the server nonce does not extend ours.
+  std::optional<std::string> handleServerFirst(std::string_view message);
+  // Checks the server signature ("v=..."): false means the server is not who it claims.
+  bool verifyServerFinal(std::string_view message) const;
+
+ private:
+  std::string password_;
+  std::string clientNonce_;
+  std::string clientFirstBare_;
+  std::array<std::uint8_t, 32> serverSignature_{};
+};
+
+std::string base64Encode(std::string_view raw);
+std::optional<std::string> base64Decode(std::string_view text);
+
+}  // namespace pgsplit::protocol

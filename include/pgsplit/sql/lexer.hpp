@@ -1,0 +1,45 @@
+#pragma once
+// A PostgreSQL-exact lexer (scan.l's token boundaries): comments (-- and nested /* */), quoted
+// identifiers, standard and E'' strings, U&'' and U&"" forms, dollar quoting with tags, numbers,
+// operators, parameters ($1), and ';'. Pure and allocation-free.
+#include <cstdint>
+#include <string_view>
+
+namespace pgsplit::sql {
+
+enum class TokenKind : std::uint8_t {
+  Identifier,  // keyword or unquoted identifier (text as written)
+  QuotedIdentifier,
+  String,  // any string literal form, including dollar-quoted
+  Number,
+  Param,  // $1
+  Operator,
+  Punct,  // ( ) [ ] , . :: : and the like
+  Semicolon,
+  Comment,  // only reported when the lexer is asked for comments
+  End,
+  Error,  // unterminated string/comment/identifier
+};
+
+struct Token {
+  TokenKind kind = TokenKind::End;
+  std::string_view text;
+  std::size_t offset = 0;
+};
+
+class Lexer {
+ public:
+  explicit Lexer(std::string_view text, bool reportComments = false)
+      : text_(text), reportComments_(reportComments) {}
+  Token next();
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  bool reportComments_;
+};
+
+// ASCII case-insensitive equality of an identifier token with a lower-case keyword.
+bool keywordEquals(std::string_view token, std::string_view lowerKeyword);
+
+}  // namespace pgsplit::sql
