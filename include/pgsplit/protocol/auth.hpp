@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace pgsplit::protocol {
 
@@ -16,7 +17,8 @@ std::string md5PasswordResponse(std::string_view user, std::string_view password
                                 const std::uint8_t salt[4]);
 
 // What the server stores for a password: computed once (PBKDF2 is slow on purpose), then reused
-// for every login.
+// for every login. An empty salt marks a verifier that could not be computed (system RNG failure,
+// iterations 0 or above INT_MAX); ScramServer refuses to run with it.
 struct ScramVerifier {
   std::string salt;  // raw bytes
   std::uint32_t iterations = 4096;
@@ -32,6 +34,13 @@ ScramVerifier makeScramVerifier(std::string_view password);
 class ScramServer {
  public:
   explicit ScramServer(const ScramVerifier& verifier) : verifier_(verifier) {}
+  // Tests only: a fixed server nonce (printable, no ',') instead of a random one, so that RFC
+  // test vectors can be reproduced.
+  ScramServer(const ScramVerifier& verifier, std::string serverNonce)
+      : verifier_(verifier), fixedServerNonce_(std::move(serverNonce)) {}
+  // The verifier is held by reference: it must outlive the exchange, a temporary would dangle.
+  explicit ScramServer(ScramVerifier&&) = delete;
+  ScramServer(ScramVerifier&&, std::string) = delete;
   // client-first-message -> server-first-message; nullopt if malformed or channel binding is
   // demanded ("p=" gs2 flag; pgsplit offers no -PLUS mechanism).
   std::optional<std::string> handleClientFirst(std::string_view message);
@@ -45,13 +54,21 @@ class ScramServer {
   std::string serverFirst_;
   std::string nonce_;  // client nonce + server nonce
   std::string gs2Header_;
+  std::string fixedServerNonce_;
 };
 
 // Client side of one SCRAM-SHA-256 exchange (pgsplit logging in to a PostgreSQL node).
 class ScramClient {
  public:
   explicit ScramClient(std::string password) : password_(std::move(password)) {}
-  std::string clientFirst();  // "n,,n=,r=<nonce>"
+  // Tests only: a username for "n=" (PostgreSQL ignores it; pgsplit sends none) and a fixed
+  // client nonce (printable, no ',') instead of a random one, so that RFC test vectors can be
+  // reproduced.
+  ScramClient(std::string password, std::string user, std::string clientNonce)
+      : password_(std::move(password)),
+        user_(std::move(user)),
+        fixedClientNonce_(std::move(clientNonce)) {}
+  std::string clientFirst();  // "n,,n=,r=<nonce>"; a failed RNG makes handleServerFirst refuse
   // server-first -> client-final; nullopt if malformed or the server nonce does not extend ours.
   std::optional<std::string> handleServerFirst(std::string_view message);
   // Checks the server signature ("v=..."): false means the server is not who it claims.
@@ -62,6 +79,9 @@ class ScramClient {
   std::string clientNonce_;
   std::string clientFirstBare_;
   std::array<std::uint8_t, 32> serverSignature_{};
+  bool haveServerSignature_ = false;  // set once handleServerFirst has succeeded
+  std::string user_;
+  std::string fixedClientNonce_;
 };
 
 std::string base64Encode(std::string_view raw);

@@ -20,7 +20,8 @@ class StreamScanner {
   enum class Status : std::uint8_t { Ok, Stopped, Malformed };
   struct Result {
     Status status = Status::Ok;
-    std::size_t consumed = 0;  // bytes of chunk scanned; with Stopped, up to the end of that message
+    // Bytes of chunk scanned; with Stopped, up to the end of that message.
+    std::size_t consumed = 0;
   };
 
   // Scans chunk. For each complete message of an interesting type calls
@@ -46,6 +47,20 @@ class StreamScanner {
   bool gathering_ = false;  // current body is interesting and is being gathered
   std::string gathered_;
 };
+
+inline StreamScanner::StreamScanner(std::string_view interesting, std::size_t maxLength)
+    : maxLength_(maxLength) {
+  for (char t : interesting)
+    interesting_[static_cast<unsigned char>(t)] = true;
+}
+
+inline void StreamScanner::reset() {
+  headerHave_ = 0;
+  bodyRemaining_ = 0;
+  type_ = 0;
+  gathering_ = false;
+  gathered_.clear();
+}
 
 template <typename F>
 StreamScanner::Result StreamScanner::scan(std::string_view chunk, F&& onMessage) {

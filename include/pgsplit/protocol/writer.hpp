@@ -32,6 +32,11 @@ class MessageWriter {
 
 // Field set of an ErrorResponse or NoticeResponse built by pgsplit itself.
 struct ErrorSpec {
+  ErrorSpec() = default;
+  ErrorSpec(std::string_view severity_, std::string_view sqlstate_, std::string_view message_,
+            std::string_view detail_ = {}, std::string_view hint_ = {})
+      : severity(severity_), sqlstate(sqlstate_), message(message_), detail(detail_), hint(hint_) {}
+
   std::string_view severity = "ERROR";  // ERROR, FATAL, PANIC, WARNING, NOTICE...
   std::string_view sqlstate;
   std::string_view message;
