@@ -1,0 +1,102 @@
+#pragma once
+// One connection from pgsplit to a PostgreSQL node: connecting, logging in (SCRAM-SHA-256, md5,
+// cleartext or trust), and the state the pool and the relay need. It does not decide routing.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pgsplit/asio.hpp"
+#include "pgsplit/protocol/auth.hpp"
+#include "pgsplit/protocol/stream_scanner.hpp"
+
+namespace pgsplit::backend {
+
+struct LoginParams {
+  std::string host;
+  std::uint16_t port = 5432;
+  std::string database;
+  std::string user;
+  std::string password;  // never logged
+  std::chrono::milliseconds timeout{5000};
+  std::size_t nodeIndex = 0;
+};
+
+// Why a connection attempt failed, kept apart from client-side failures.
+struct LoginFailure {
+  // The node's own ErrorResponse when it sent one (e.g. 3D000 unknown database, 28P01), as the
+  // raw message bytes ready to relay; empty when the failure was ours (connect refused, timeout).
+  std::string errorMessage;
+  std::string sqlstate;  // from errorMessage, or "08006" for connection failures
+  std::string text;      // one line for logs and for a synthesized ErrorResponse
+};
+
+class BackendConnection {
+ public:
+  using Ptr = std::shared_ptr<BackendConnection>;
+  using Parameters = std::vector<std::pair<std::string, std::string>>;
+
+  explicit BackendConnection(asio::any_io_executor ex, std::size_t nodeIndex)
+      : socket_(ex), nodeIndex_(nodeIndex) {}
+
+  // Connects and logs in; on success the connection is idle (ReadyForQuery 'I' seen).
+  static Task<Ptr> connect(LoginParams params, LoginFailure& failure);
+
+  tcp::socket& socket() { return socket_; }
+  std::size_t nodeIndex() const { return nodeIndex_; }
+  std::uint32_t pid() const { return pid_; }
+  std::uint32_t secret() const { return secret_; }
+  const Parameters& parameters() const { return parameters_; }
+  // in_hot_standby as the server reported it at login (PostgreSQL 14+), if it did.
+  int inHotStandby() const { return inHotStandby_; }  // -1 unknown, 0 off, 1 on
+
+  // Transaction status from the last ReadyForQuery ('I', 'T', 'E').
+  char txnStatus() const { return txnStatus_; }
+  void setTxnStatus(char s) { txnStatus_ = s; }
+  // A connection that saw a protocol error or an I/O failure must never be reused.
+  bool broken() const { return broken_; }
+  void markBroken() { broken_ = true; }
+
+  std::chrono::steady_clock::time_point createdAt() const { return createdAt_; }
+  std::chrono::steady_clock::time_point lastUsed() const { return lastUsed_; }
+  void touch() { lastUsed_ = std::chrono::steady_clock::now(); }
+
+  // True if the peer has closed or sent unexpected bytes while the connection sat idle
+  // (one non-blocking peek; no bytes are consumed).
+  bool idleSocketLooksDead();
+  // Sends Terminate (best effort, no wait) and closes.
+  void terminate();
+
+  // The relay's read buffer, kept with the connection so it is reused across units of work.
+  std::string& readBuffer() { return readBuffer_; }
+  // Follows message boundaries of this backend's reply stream across reads.
+  protocol::StreamScanner& scanner() { return scanner_; }
+
+ private:
+  Task<bool> login(const LoginParams& params, LoginFailure& failure);
+  // Records ParameterStatus/BackendKeyData; false for a message that has no place in a login.
+  bool noteLoginMessage(char type, std::string_view body);
+  // Builds the answer to an Authentication request into out; false (failure set) to give up.
+  static bool answerAuthRequest(std::string_view body, const LoginParams& p,
+                                const std::string& where,
+                                std::optional<protocol::ScramClient>& scram, std::string& out,
+                                LoginFailure& failure);
+
+  tcp::socket socket_;
+  std::size_t nodeIndex_;
+  std::uint32_t pid_ = 0;
+  std::uint32_t secret_ = 0;
+  Parameters parameters_;
+  int inHotStandby_ = -1;
+  char txnStatus_ = 'I';
+  bool broken_ = false;
+  std::chrono::steady_clock::time_point createdAt_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point lastUsed_ = createdAt_;
+  std::string readBuffer_;
+  protocol::StreamScanner scanner_{"ZES"};
+};
+
+}  // namespace pgsplit::backend

@@ -1,0 +1,71 @@
+#pragma once
+// What the router knows about the nodes: an immutable snapshot, published by the health side and
+// read by the workers. Workers keep a private copy and refresh it only when the version moves, so
+// the per-query path reads one atomic and takes no lock.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pgsplit::routing {
+
+enum class Role : std::uint8_t { Unknown, Primary, Replica };
+
+struct NodeState {
+  std::string name;
+  Role role = Role::Unknown;
+  bool up = false;
+  std::uint32_t weight = 1;
+};
+
+struct NodeSnapshot {
+  std::uint64_t version = 0;
+  std::vector<NodeState> nodes;  // index = position in the config's [[nodes]]
+};
+
+class NodeStateBoard {
+ public:
+  explicit NodeStateBoard(NodeSnapshot initial);
+
+  // The current snapshot (takes the lock; for publishers and for refreshing a worker's copy).
+  std::shared_ptr<const NodeSnapshot> current() const;
+  std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+  // Applies a change to a copy of the current snapshot and publishes it (bumps the version).
+  template <typename F>
+  void update(F&& change) {
+    std::lock_guard lock(mutex_);
+    auto next = std::make_shared<NodeSnapshot>(*snapshot_);
+    change(*next);
+    next->version = snapshot_->version + 1;
+    snapshot_ = std::move(next);
+    version_.store(snapshot_->version, std::memory_order_release);
+  }
+  // Records what a node told us about itself (e.g. a new backend connection's in_hot_standby).
+  void observe(std::size_t node, Role role, bool up);
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const NodeSnapshot> snapshot_;
+  std::atomic<std::uint64_t> version_{0};
+};
+
+// A worker's view: refreshed cheaply before each decision.
+class SnapshotCache {
+ public:
+  explicit SnapshotCache(const NodeStateBoard& board) : board_(board), snap_(board.current()) {}
+  const NodeSnapshot& get() {
+    if (board_.version() != snap_->version) snap_ = board_.current();
+    return *snap_;
+  }
+
+ private:
+  const NodeStateBoard& board_;
+  std::shared_ptr<const NodeSnapshot> snap_;
+};
+
+const char* toString(Role r);
+
+}  // namespace pgsplit::routing

@@ -1,0 +1,86 @@
+#pragma once
+// State shared by all workers (immutable or guarded), and the per-worker context a session runs
+// in. Nothing here is global: main builds one Runtime and hands it down.
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "pgsplit/asio.hpp"
+#include "pgsplit/config/config.hpp"
+#include "pgsplit/pool/node_pool.hpp"
+#include "pgsplit/protocol/auth.hpp"
+#include "pgsplit/routing/node_snapshot.hpp"
+#include "pgsplit/routing/router.hpp"
+
+namespace pgsplit::session {
+
+class ClientSession;
+class WorkerContext;
+
+// Maps the BackendKeyData pgsplit gave each client to that client's session, so a CancelRequest
+// (which arrives on a new connection, maybe on another worker) can find it.
+class CancelRegistry {
+ public:
+  struct Entry {
+    WorkerContext* worker;
+    std::weak_ptr<ClientSession> session;
+  };
+  // Registers a session and returns its (pid, secret) key.
+  std::pair<std::uint32_t, std::uint32_t> add(WorkerContext* worker,
+                                              std::weak_ptr<ClientSession> session);
+  void remove(std::uint32_t pid);
+  std::optional<Entry> find(std::uint32_t pid, std::uint32_t secret) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::uint32_t, std::pair<std::uint32_t, Entry>> entries_;
+  std::uint32_t nextPid_ = 1;
+};
+
+struct Runtime {
+  std::shared_ptr<const config::Config> config;
+  // SCRAM verifiers computed once per user at load (PBKDF2 is slow on purpose).
+  std::unordered_map<std::string, protocol::ScramVerifier> verifiers;
+  protocol::ScramVerifier mockVerifier;  // for unknown users: fail like a wrong password
+  routing::NodeStateBoard nodes;
+  CancelRegistry cancels;
+  std::atomic<std::uint32_t> clients{0};
+  std::atomic<std::uint64_t> nextSessionId{1};
+  unsigned workerCount = 1;
+
+  explicit Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapshot initial);
+};
+
+// One worker thread's world: its executor, its pools, its router state. Touched only from that
+// worker's thread, so nothing in it is locked.
+class WorkerContext {
+ public:
+  WorkerContext(Runtime& runtime, asio::io_context& io, unsigned index);
+
+  Runtime& runtime() { return runtime_; }
+  asio::io_context& io() { return io_; }
+  unsigned index() const { return index_; }
+  const routing::NodeSnapshot& nodes() { return snapshot_.get(); }
+  routing::ReplicaBalancer& balancer() { return balancer_; }
+  const routing::Router& router() const { return router_; }
+
+  // The pool of (node, database, user) on this worker, created on first use.
+  pool::NodePool& poolFor(std::size_t node, const std::string& database, const std::string& user);
+  void closeIdle();
+
+ private:
+  Runtime& runtime_;
+  asio::io_context& io_;
+  unsigned index_;
+  routing::SnapshotCache snapshot_;
+  routing::ReplicaBalancer balancer_;
+  routing::Router router_;
+  std::map<std::tuple<std::size_t, std::string, std::string>, std::unique_ptr<pool::NodePool>>
+      pools_;
+};
+
+}  // namespace pgsplit::session

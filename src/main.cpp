@@ -1,0 +1,94 @@
+// pgsplit: parse flags, load the config, start the workers and the health monitor, wait for a
+// signal.
+#include <CLI/CLI.hpp>
+#include <signal.h>
+
+#include <algorithm>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "pgsplit/config/config.hpp"
+#include "pgsplit/health/monitor.hpp"
+#include "pgsplit/net/server.hpp"
+#include "pgsplit/session/runtime.hpp"
+
+using namespace pgsplit;
+
+namespace {
+
+int checkConfig(const std::string& path) {
+  auto result = config::loadFile(path);
+  for (const auto& e : result.errors)
+    std::cerr << e << "\n";
+  if (!result.errors.empty()) return 1;
+  std::cout << path << ": ok (" << result.config->nodes.size() << " nodes, "
+            << result.config->users.size() << " users)\n";
+  return 0;
+}
+
+void setupLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("pgsplit");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "pgsplit: a PostgreSQL proxy that sends writes to the primary and reads to replicas"};
+  std::string configPath;
+  std::string checkPath;
+  bool version = false;
+  app.add_option("-c,--config", configPath, "Configuration file (TOML)");
+  app.add_option("--check-config", checkPath, "Validate a configuration file and exit");
+  app.add_flag("-V,--version", version, "Print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::cout << "pgsplit " << PGSPLIT_VERSION << "\n";
+    return 0;
+  }
+  if (!checkPath.empty()) return checkConfig(checkPath);
+  if (configPath.empty()) {
+    std::cerr << "pgsplit: --config FILE is required (see --help)\n";
+    return 2;
+  }
+
+  auto loaded = config::loadFile(configPath);
+  if (!loaded.errors.empty()) {
+    for (const auto& e : loaded.errors)
+      std::cerr << e << "\n";
+    return 1;
+  }
+  auto cfg = loaded.config;
+  setupLogging(cfg->log.level);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  unsigned workers = cfg->server.workers != 0 ? cfg->server.workers
+                                              : std::max(1u, std::thread::hardware_concurrency());
+  // Each worker pools on its own share of max_server_connections; a share must be at least one.
+  workers = std::min(workers, cfg->pool.maxServerConnections);
+
+  session::Runtime runtime(cfg, health::initialSnapshot(*cfg));
+  health::Monitor monitor(cfg, runtime.nodes);
+  monitor.probeAll();
+
+  net::Server server(runtime, workers);
+  if (!server.listen()) return 1;
+  auto snap = runtime.nodes.current();
+  for (const auto& n : snap->nodes)
+    spdlog::info("node {}: {} {}", n.name, n.up ? "up" : "down", routing::toString(n.role));
+  spdlog::info("pgsplit {} listening on {}:{} ({} workers, {} pooling, {} auth)", PGSPLIT_VERSION,
+               server.localEndpoint().address().to_string(), server.localEndpoint().port(), workers,
+               config::toString(cfg->pool.mode), config::toString(cfg->server.authMethod));
+  monitor.start();
+  int code = server.run();
+  monitor.stop();
+  return code;
+}

@@ -1,0 +1,190 @@
+// ClientSession: backends, the relay of their replies, and writes to the client.
+#include <spdlog/spdlog.h>
+
+#include "pgsplit/protocol/messages.hpp"
+#include "pgsplit/session/client_session.hpp"
+
+namespace pgsplit::session {
+
+using namespace protocol;
+using backend::BackendConnection;
+
+namespace {
+constexpr std::size_t kRelayBuffer = 32 * 1024;
+}
+
+void logSessionBug(std::uint64_t id, const char* where, std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("[c{}] bug: exception escaped the {}: {}", id, where, ex.what());
+  } catch (...) {
+    spdlog::error("[c{}] bug: unknown exception escaped the {}", id, where);
+  }
+}
+
+Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
+                                                    std::string& errorText) {
+  const auto idx = static_cast<std::size_t>(node);
+  if (active_) {
+    if (active_->nodeIndex() == idx) co_return active_;
+    // Session mode switching nodes (only ever when settled and idle): park the current one.
+    held_[active_->nodeIndex()] = active_;
+    error_code ignored;
+    active_->socket().cancel(ignored);  // the relay's pending read ends; the relay moves on
+    active_ = nullptr;
+  }
+  BackendConnection::Ptr conn = std::move(held_[idx]);
+  if (!conn) {
+    pool::CheckoutFailure failure;
+    conn = co_await pools_[idx]->checkout(failure);
+    if (!conn) {
+      const auto& name = runtime_.config->nodes[idx].name;
+      errorText = "pgsplit: node " + name + ": " + failure.login.text;
+      error = {"ERROR", failure.login.sqlstate.empty() ? "08006" : failure.login.sqlstate,
+               errorText};
+      spdlog::warn("[c{}] no server connection to node {}: {}", id_, name, failure.login.text);
+      co_return nullptr;
+    }
+  }
+  if (state_ == State::Closed) {  // the client left while we waited
+    pools_[idx]->release(std::move(conn));
+    co_return nullptr;
+  }
+  attach(conn);
+  co_return conn;
+}
+
+void ClientSession::attach(BackendConnection::Ptr conn) {
+  conn->scanner().reset();
+  active_ = std::move(conn);
+  relaySignal_.cancel();
+}
+
+bool ClientSession::releasable(char status) const {
+  return status == 'I' && !pinned_ && !sessionMode_;
+}
+
+void ClientSession::wake() {
+  relaySignal_.cancel();
+  clientSignal_.cancel();
+}
+
+void ClientSession::releaseAll() {
+  // Whatever is still held at the end carries this client's state (a transaction, a pin, session
+  // settings) or may be mid-reply: close it rather than hand it to someone else.
+  auto closeOne = [this](BackendConnection::Ptr& conn) {
+    if (!conn) return;
+    conn->markBroken();
+    pools_[conn->nodeIndex()]->release(std::move(conn));
+    conn = nullptr;
+  };
+  closeOne(active_);
+  for (auto& h : held_)
+    closeOne(h);
+}
+
+Task<void> ClientSession::relay(std::shared_ptr<ClientSession> self) {
+  while (self->state_ != State::Closed) {
+    auto conn = self->active_;
+    if (!conn) {
+      self->relaySignal_.expires_at(asio::steady_timer::time_point::max());
+      error_code ec;
+      co_await self->relaySignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (!co_await self->relayOnce(std::move(conn))) {
+      self->abort();
+      break;
+    }
+  }
+  self->relayRunning_ = false;
+  self->clientSignal_.cancel();
+}
+
+// One read from the active backend, scanned and forwarded in bulk. False: the session must end.
+Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
+  std::string& buf = conn->readBuffer();
+  if (buf.size() < kRelayBuffer) buf.resize(kRelayBuffer);
+  error_code ec;
+  std::size_t n = co_await conn->socket().async_read_some(
+      asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+  if (state_ == State::Closed) co_return false;
+  if (active_ != conn) {
+    // Parked (session mode switched nodes) while we waited. Bytes now would be unsolicited.
+    if (!ec && n > 0) conn->markBroken();
+    co_return true;
+  }
+  if (ec) {
+    const auto& name = runtime_.config->nodes[conn->nodeIndex()].name;
+    spdlog::warn("[c{}] lost server connection to node {}: {}", id_, name, ec.message());
+    conn->markBroken();
+    active_ = nullptr;
+    const bool boundary = conn->scanner().atBoundary();
+    pools_[conn->nodeIndex()]->release(std::move(conn));
+    // We cannot know whether the unit in flight took effect: the client must not assume either
+    // way, so the session ends with a clear error, as when a server connection drops.
+    if (boundary)
+      co_await writeClientError(
+          {"FATAL", "08006", "pgsplit: server connection to node " + name + " was lost"}, true);
+    co_return false;
+  }
+
+  std::string_view chunk(buf.data(), n);
+  bool release = false;
+  auto result = conn->scanner().scan(chunk, [&](char type, std::string_view body) {
+    if (type != server::ReadyForQuery) return false;
+    const char status = body.empty() ? 'I' : body[0];
+    conn->setTxnStatus(status);
+    if (pendingSyncs_ > 0) --pendingSyncs_;
+    if (pendingSyncs_ == 0 && !batchOpen_ && releasable(status)) {
+      release = true;
+      return true;
+    }
+    return false;
+  });
+  if (result.status == StreamScanner::Status::Malformed) {
+    spdlog::error("[c{}] node {} sent a malformed message; closing", id_,
+                  runtime_.config->nodes[conn->nodeIndex()].name);
+    conn->markBroken();
+    active_ = nullptr;
+    pools_[conn->nodeIndex()]->release(std::move(conn));
+    co_return false;
+  }
+  if (release) {
+    // The next unit may be routed anywhere from now on, even before these bytes are written.
+    active_ = nullptr;
+    if (result.consumed < n) conn->markBroken();  // unsolicited bytes after ReadyForQuery
+  }
+  relayFlushing_ = true;
+  const bool ok = co_await writeClient(chunk.substr(0, result.consumed));
+  relayFlushing_ = false;
+  if (release) pools_[conn->nodeIndex()]->release(std::move(conn));
+  clientSignal_.cancel();
+  co_return ok;
+}
+
+Task<bool> ClientSession::writeClient(std::string_view bytes) {
+  while (writing_) {
+    writeSignal_.expires_at(asio::steady_timer::time_point::max());
+    error_code ec;
+    co_await writeSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!socket_.is_open()) co_return false;
+  writing_ = true;
+  error_code ec;
+  co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  writing_ = false;
+  writeSignal_.cancel();
+  co_return !ec;
+}
+
+Task<bool> ClientSession::writeClientError(ErrorSpec e, bool fatal) {
+  std::string out;
+  if (fatal) e.severity = "FATAL";
+  writeError(out, e);  // before the first suspension: `e` may view temporaries
+  co_return co_await writeClient(out);
+}
+
+}  // namespace pgsplit::session

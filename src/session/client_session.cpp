@@ -1,0 +1,361 @@
+// ClientSession: lifecycle and the query loop (forming units of work and routing them).
+#include "pgsplit/session/client_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "pgsplit/protocol/messages.hpp"
+
+namespace pgsplit::session {
+
+using namespace protocol;
+
+namespace {
+constexpr std::size_t kCopyFlushBytes = 64 * 1024;
+
+// Folds one statement's classification into the unit's: the unit may use a replica only if every
+// statement may; anything that pins or starts a transaction carries over.
+void merge(sql::Classification& unit, const sql::Classification& c, bool first) {
+  if (first) {
+    unit = c;
+    return;
+  }
+  if (unit.readOnly && !c.readOnly) unit.reason = c.reason;
+  unit.readOnly = unit.readOnly && c.readOnly;
+  if (c.txnStart == sql::TxnStart::ReadWrite || unit.txnStart == sql::TxnStart::None)
+    unit.txnStart = c.txnStart;
+  unit.pins = unit.pins || c.pins;
+  unit.setsSessionState = unit.setsSessionState || c.setsSessionState;
+  if (unit.hint == sql::Hint::None) unit.hint = c.hint;
+  unit.statements = static_cast<std::uint16_t>(unit.statements + c.statements);
+}
+}  // namespace
+
+ClientSession::ClientSession(WorkerContext& worker, tcp::socket socket)
+    : worker_(worker),
+      runtime_(worker.runtime()),
+      socket_(std::move(socket)),
+      id_(worker.runtime().nextSessionId.fetch_add(1)),
+      sessionMode_(worker.runtime().config->pool.mode == config::PoolMode::Session),
+      clientSignal_(socket_.get_executor()),
+      relaySignal_(socket_.get_executor()),
+      writeSignal_(socket_.get_executor()) {
+  error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+ClientSession::~ClientSession() {
+  if (registered_) runtime_.cancels.remove(cancelPid_);
+  if (counted_) runtime_.clients.fetch_sub(1);
+}
+
+void ClientSession::abort() {
+  error_code ec;
+  socket_.close(ec);
+}
+
+Task<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
+  if (co_await self->startup()) {
+    self->relayRunning_ = true;
+    asio::co_spawn(self->socket_.get_executor(), relay(self),
+                   [id = self->id_](std::exception_ptr e) {
+                     if (e) logSessionBug(id, "relay", e);
+                   });
+    co_await self->queryLoop();
+    spdlog::info("[c{}] client {} disconnected", self->id_, self->peer_);
+  }
+  self->state_ = State::Closed;
+  self->abort();
+  self->releaseAll();
+  self->wake();
+  // Let the relay see the closed sockets and finish before the session goes.
+  while (self->relayRunning_) {
+    self->clientSignal_.expires_at(asio::steady_timer::time_point::max());
+    error_code ec;
+    co_await self->clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+Task<void> ClientSession::queryLoop() {
+  const std::size_t maxMessage = runtime_.config->server.maxMessageSize;
+  for (;;) {
+    // Handle every whole message already buffered.
+    for (;;) {
+      std::string_view pending = std::string_view(in_).substr(inStart_);
+      FrameResult r = readFrame(pending, maxMessage);
+      if (r.status == FrameStatus::NeedMore) {
+        if (r.needed > 0 && in_.capacity() < r.needed) in_.reserve(inStart_ + r.needed);
+        break;
+      }
+      if (r.status == FrameStatus::Malformed) {
+        spdlog::info("[c{}] protocol violation from client: {}", id_, r.error);
+        co_await waitUntilSettled();
+        co_await writeClientError({"FATAL", "08P01", std::string("invalid message: ") + r.error},
+                                  true);
+        co_return;
+      }
+      // Views into in_ stay valid while the message is handled: only this loop appends to in_.
+      inStart_ += r.frame.size;
+      if (!co_await handleMessage(r.frame, pending.substr(0, r.frame.size))) co_return;
+    }
+    if (!co_await flushCopy()) co_return;
+    // Compact, then read more.
+    if (inStart_ == in_.size()) {
+      in_.clear();
+      inStart_ = 0;
+      if (in_.capacity() > (1u << 20)) in_.shrink_to_fit();  // a big message passed; give it back
+    } else if (inStart_ > 0) {
+      in_.erase(0, inStart_);
+      inStart_ = 0;
+    }
+    std::size_t old = in_.size();
+    std::size_t want = std::max<std::size_t>(16384, in_.capacity() - old);
+    in_.resize(old + want);
+    error_code ec;
+    std::size_t n = co_await socket_.async_read_some(asio::buffer(in_.data() + old, want),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    in_.resize(old + n);
+    if (ec) co_return;
+  }
+}
+
+Task<bool> ClientSession::flushCopy() {
+  if (copyOut_.empty()) co_return true;
+  if (active_) {
+    error_code ec;
+    co_await asio::async_write(active_->socket(), asio::buffer(copyOut_),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) active_->markBroken();
+  }
+  copyOut_.clear();
+  co_return true;
+}
+
+// Parse and Bind join the batch; their statements decide its route. False: malformed.
+bool ClientSession::noteExtendedMessage(const Frame& frame, std::string_view raw) {
+  if (frame.type == client::Parse) {
+    auto parse = decodeParse(frame.body);
+    if (!parse) return false;
+    sql::Classification c = sql::classify(parse->query);
+    if (parse->statement.empty()) {
+      unnamedStatement_ = c;
+    } else {
+      // Named statements live on one backend until issue #3's per-backend re-preparation:
+      // keep the session on the primary backend that holds them.
+      namedStatements_[std::string(parse->statement)] = c;
+      c.pins = true;
+      c.readOnly = false;
+      c.reason = "pin: named prepared statement";
+    }
+    if (skipUntilSync_) return true;
+    merge(batchClass_, c, !batchHasStatement_);
+  } else {
+    auto bind = decodeBindHead(frame.body);
+    if (!bind) return false;
+    if (skipUntilSync_) return true;
+    const sql::Classification* c = &unnamedStatement_;
+    if (!bind->statement.empty()) {
+      auto it = namedStatements_.find(std::string(bind->statement));
+      if (it != namedStatements_.end()) c = &it->second;
+    }
+    merge(batchClass_, *c, !batchHasStatement_);
+  }
+  batchHasStatement_ = true;
+  batch_.append(raw);
+  return true;
+}
+
+Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
+  const bool copyMessage = frame.type == client::CopyData || frame.type == client::CopyDone ||
+                           frame.type == client::CopyFail;
+  if (!copyOut_.empty() && !copyMessage && !co_await flushCopy()) co_return false;
+  // (An if-chain, not a switch: g++ 12 miscompiles co_await inside switch cases.)
+  const char type = frame.type;
+  if (type == client::Query) {
+    auto text = decodeQuery(frame.body);
+    if (!text) {
+      co_await waitUntilSettled();
+      co_await writeClientError({"FATAL", "08P01", "invalid Query message"}, true);
+      co_return false;
+    }
+    // A Query ends any extended batch left open without Sync.
+    merge(batchClass_, sql::classify(*text), !batchHasStatement_);
+    batchHasStatement_ = true;
+    batch_.append(raw);
+    co_return co_await submitUnit(true);
+  }
+  if (type == client::Parse || type == client::Bind) {
+    if (!noteExtendedMessage(frame, raw)) {
+      co_await waitUntilSettled();
+      co_await writeClientError({"FATAL", "08P01", "invalid Parse or Bind message"}, true);
+      co_return false;
+    }
+    co_return true;
+  }
+  if (type == client::Describe || type == client::Execute || type == client::Close) {
+    if (!skipUntilSync_) batch_.append(raw);
+    co_return true;
+  }
+  if (type == client::Flush) {
+    if (skipUntilSync_) co_return true;
+    batch_.append(raw);
+    co_return co_await submitUnit(false);
+  }
+  if (type == client::Sync) {
+    if (skipUntilSync_) {
+      skipUntilSync_ = false;
+      batch_.clear();
+      batchClass_ = {};
+      batchHasStatement_ = false;
+      co_await waitUntilSettled();
+      scratch_.clear();
+      writeReadyForQuery(scratch_, active_ ? active_->txnStatus() : 'I');
+      co_return co_await writeClient(scratch_);
+    }
+    batch_.append(raw);
+    co_return co_await submitUnit(true);
+  }
+  if (type == client::FunctionCall) {
+    sql::Classification c;  // unknown: a write
+    c.reason = "write: function call message";
+    merge(batchClass_, c, !batchHasStatement_);
+    batchHasStatement_ = true;
+    batch_.append(raw);
+    co_return co_await submitUnit(true);
+  }
+  if (copyMessage) {
+    // Only meaningful while the active backend is in COPY IN; PostgreSQL ignores them otherwise.
+    // Gathered and written in bulk when the input buffer runs dry (see queryLoop).
+    if (!active_ || !busy()) co_return true;
+    copyOut_.append(raw);
+    if (copyOut_.size() >= kCopyFlushBytes) co_return co_await flushCopy();
+    co_return true;
+  }
+  if (type == client::Terminate) co_return false;
+  spdlog::info("[c{}] protocol violation: unexpected message '{}'", id_, frame.type);
+  co_await waitUntilSettled();
+  co_await writeClientError({"FATAL", "08P01",
+                             std::string("invalid frontend message type ") +
+                                 std::to_string(static_cast<unsigned char>(frame.type))},
+                            true);
+  co_return false;
+}
+
+// Waits until no reply is outstanding, so pgsplit's own answers keep their place in the stream
+// and the next routing decision sees the transaction state the backend reported.
+Task<void> ClientSession::waitUntilSettled() {
+  while ((busy() || relayFlushing_) && relayRunning_) {
+    clientSignal_.expires_at(asio::steady_timer::time_point::max());
+    error_code ec;
+    co_await clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+Task<bool> ClientSession::answerLocally(ErrorSpec error) {
+  scratch_.clear();
+  writeError(scratch_, error);  // encoded before the first suspension: `error` may view temporaries
+  std::string bytes = std::move(scratch_);
+  co_await waitUntilSettled();
+  co_return co_await writeClient(bytes);
+}
+
+Task<bool> ClientSession::submitUnit(bool endsWithSync) {
+  const sql::Classification cls = batchClass_;
+  const bool hasStatement = batchHasStatement_;
+
+  // Pipelining: a unit may follow earlier ones onto the busy active backend if it belongs there;
+  // otherwise wait for their replies, which also settles the transaction state.
+  bool rideAlong = false;
+  if (active_ && (busy() || relayFlushing_)) {
+    if (batchOpen_) {
+      rideAlong = true;  // the rest of a batch already partly sent
+    } else if (pinned_) {
+      rideAlong = true;  // everything goes to the pinned backend anyway
+    } else {
+      const auto& snap = worker_.nodes();
+      const auto& node = snap.nodes[active_->nodeIndex()];
+      const bool replicaOk = cls.readOnly || cls.txnStart == sql::TxnStart::ReadOnly;
+      rideAlong = node.role == routing::Role::Primary || (replicaOk && hasStatement);
+    }
+    if (!rideAlong) co_await waitUntilSettled();
+  }
+
+  backend::BackendConnection::Ptr target = rideAlong ? active_ : nullptr;
+  if (!target) {
+    if (!hasStatement && active_ == nullptr && endsWithSync && batch_.size() == 5) {
+      // A lone Sync with nothing to sync: answer it here.
+      batch_.clear();
+      batchClass_ = {};
+      scratch_.clear();
+      writeReadyForQuery(scratch_, 'I');
+      co_return co_await writeClient(scratch_);
+    }
+    routing::SessionView view;
+    if (active_) {
+      view.inTransaction = active_->txnStatus() != 'I';
+      view.transactionNode = static_cast<int>(active_->nodeIndex());
+    }
+    view.pinned = pinned_;
+    view.pinnedNode = pinned_ && active_ ? static_cast<int>(active_->nodeIndex()) : -1;
+    if (pinned_ && !active_) view.pinned = false;  // the pinned backend died; start over
+
+    const auto& snap = worker_.nodes();
+    routing::Decision d = worker_.router().route(cls, view, snap, worker_.balancer());
+    ErrorSpec err;
+    std::string errText;
+    if (d.node >= 0) {
+      spdlog::debug("[c{}] route -> {} ({}): {}", id_,
+                    snap.nodes[static_cast<std::size_t>(d.node)].name,
+                    d.target == routing::Target::Replica ? "replica" : "primary", d.reason);
+      target = co_await acquire(d.node, err, errText);
+    } else {
+      errText = "pgsplit: no primary node is available";
+      err = {"ERROR", "08006", errText};
+      spdlog::debug("[c{}] route -> none: {}", id_, d.reason);
+    }
+    if (!target) {
+      batch_.clear();
+      batchClass_ = {};
+      batchHasStatement_ = false;
+      if (!endsWithSync) skipUntilSync_ = true;
+      if (!co_await answerLocally(err)) co_return false;
+      if (endsWithSync) {
+        scratch_.clear();
+        writeReadyForQuery(scratch_, active_ ? active_->txnStatus() : 'I');
+        co_return co_await writeClient(scratch_);
+      }
+      co_return true;
+    }
+  }
+  if ((cls.pins || cls.setsSessionState) && !pinned_) {
+    const auto& snap = worker_.nodes();
+    if (snap.nodes[target->nodeIndex()].role == routing::Role::Primary) {
+      // Until issue #3 replays session state on every backend, state the proxy cannot move
+      // keeps the client on this primary backend.
+      spdlog::info("[c{}] session pinned to node {}: {}", id_, snap.nodes[target->nodeIndex()].name,
+                   cls.pins ? cls.reason : "session state: SET");
+      pinned_ = true;
+    } else {
+      // Session state left on a replica backend (SET inside BEGIN READ ONLY): never pool it.
+      target->markBroken();
+    }
+  }
+
+  if (endsWithSync) ++pendingSyncs_;
+  batchOpen_ = !endsWithSync;
+  error_code ec;
+  co_await asio::async_write(target->socket(), asio::buffer(batch_),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  batch_.clear();
+  batchClass_ = {};
+  batchHasStatement_ = false;
+  if (ec) {
+    target->markBroken();
+    error_code ignored;
+    target->socket().close(ignored);  // the relay sees it and reports to the client
+  }
+  co_return true;
+}
+
+}  // namespace pgsplit::session

@@ -1,0 +1,318 @@
+// ClientSession: from accept to the first ReadyForQuery.
+#include <openssl/rand.h>
+
+#include <spdlog/spdlog.h>
+
+#include "pgsplit/net/deadline.hpp"
+#include "pgsplit/protocol/auth.hpp"
+#include "pgsplit/protocol/messages.hpp"
+#include "pgsplit/session/client_session.hpp"
+
+namespace pgsplit::session {
+
+using namespace protocol;
+
+namespace {
+constexpr std::size_t kMaxAuthMessage = 8192;
+
+Task<void> sendCancel(std::string host, std::uint16_t port, std::uint32_t pid,
+                      std::uint32_t secret) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::socket s(ex);
+  net::Deadline deadline(s, std::chrono::seconds(5));
+  error_code ec;
+  tcp::resolver resolver(ex);
+  auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  co_await asio::async_connect(s, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  std::string out;
+  writeCancelRequest(out, pid, secret);
+  co_await asio::async_write(s, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+  // The server closes the connection when done; wait for that so the cancel is not cut short.
+  char byte;
+  co_await s.async_read_some(asio::buffer(&byte, 1), asio::redirect_error(asio::use_awaitable, ec));
+}
+}  // namespace
+
+Task<std::optional<Frame>> ClientSession::readStartupPacket() {
+  for (;;) {
+    FrameResult r = readStartupFrame(std::string_view(in_).substr(inStart_));
+    if (r.status == FrameStatus::Ok) co_return r.frame;
+    if (r.status == FrameStatus::Malformed) {
+      spdlog::info("[c{}] {} sent an invalid startup packet: {}", id_, peer_, r.error);
+      co_await writeClientError({"FATAL", "08P01", "invalid startup packet length"}, true);
+      co_return std::nullopt;
+    }
+    char chunk[1024];
+    error_code ec;
+    std::size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+    in_.append(chunk, n);
+  }
+}
+
+Task<std::optional<Frame>> ClientSession::readAuthMessage() {
+  for (;;) {
+    FrameResult r = readFrame(std::string_view(in_).substr(inStart_), kMaxAuthMessage);
+    if (r.status == FrameStatus::Ok) {
+      if (r.frame.type != client::Password) {
+        co_await writeClientError({"FATAL", "08P01", "expected a password message"}, true);
+        co_return std::nullopt;
+      }
+      co_return r.frame;
+    }
+    if (r.status == FrameStatus::Malformed) {
+      co_await writeClientError({"FATAL", "08P01", "invalid message during authentication"}, true);
+      co_return std::nullopt;
+    }
+    char chunk[1024];
+    error_code ec;
+    std::size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+    in_.append(chunk, n);
+  }
+}
+
+void ClientSession::forwardCancel(std::uint32_t pid, std::uint32_t secret) {
+  auto entry = runtime_.cancels.find(pid, secret);
+  if (!entry) {
+    spdlog::debug("[c{}] cancel request with an unknown key ignored", id_);
+    return;
+  }
+  // The session may live on another worker: ask it there.
+  asio::post(entry->worker->io(), [weak = entry->session] {
+    if (auto s = weak.lock()) s->cancelActiveQuery();
+  });
+}
+
+void ClientSession::cancelActiveQuery() {
+  if (!active_ || !busy()) return;  // nothing running: a late cancel must not hit the next query
+  const auto& node = runtime_.config->nodes[active_->nodeIndex()];
+  spdlog::info("[c{}] forwarding cancel to node {} backend pid {}", id_, node.name, active_->pid());
+  asio::co_spawn(worker_.io(), sendCancel(node.host, node.port, active_->pid(), active_->secret()),
+                 [id = id_](std::exception_ptr e) {
+                   if (e) logSessionBug(id, "cancel", e);
+                 });
+}
+
+Task<bool> ClientSession::startup() {
+  const auto& cfg = *runtime_.config;
+  net::Deadline deadline(socket_, std::chrono::milliseconds(cfg.server.startupTimeoutMs));
+  for (;;) {
+    auto frame = co_await readStartupPacket();
+    if (!frame) co_return false;
+    inStart_ += frame->size;
+    auto packet = decodeStartup(frame->body);
+    if (!packet) {
+      co_await writeClientError({"FATAL", "08P01", "invalid startup packet"}, true);
+      co_return false;
+    }
+    const StartupKind kind = packet->kind;
+    if (kind == StartupKind::SslRequest || kind == StartupKind::GssEncRequest) {
+      // No TLS or GSS encryption yet: 'N' tells the client to go on in plain text.
+      if (inStart_ != in_.size()) {
+        // Bytes after an SSLRequest before our answer: a man-in-the-middle trick (CVE-2021-23222).
+        co_await writeClientError({"FATAL", "08P01", "unexpected data after SSL request"}, true);
+        co_return false;
+      }
+      if (!co_await writeClient("N")) co_return false;
+      continue;
+    }
+    if (kind == StartupKind::Cancel) {
+      forwardCancel(packet->cancelPid, packet->cancelSecret);
+      co_return false;
+    }
+    if (kind == StartupKind::Unsupported) {
+      co_await writeClientError(
+          {"FATAL", "0A000",
+           "unsupported frontend protocol " + std::to_string(packet->code >> 16) + "." +
+               std::to_string(packet->code & 0xffff) + ": pgsplit supports 3.0"},
+          true);
+      co_return false;
+    }
+    for (const auto& [name, value] : packet->parameters) {
+      if (name == "user")
+        user_ = value;
+      else if (name == "database")
+        database_ = value;
+      else if (name == "application_name")
+        applicationName_ = value;
+    }
+    if (user_.empty()) {
+      co_await writeClientError(
+          {"FATAL", "28000", "no PostgreSQL user name specified in startup packet"}, true);
+      co_return false;
+    }
+    if (database_.empty()) database_ = user_;
+    break;
+  }
+
+  if (runtime_.clients.fetch_add(1) >= cfg.server.maxClientConnections) {
+    runtime_.clients.fetch_sub(1);
+    spdlog::warn("[c{}] refusing {}: max_client_connections ({}) reached", id_, peer_,
+                 cfg.server.maxClientConnections);
+    co_await writeClientError({"FATAL", "53300", "sorry, too many clients already"}, true);
+    co_return false;
+  }
+  counted_ = true;
+
+  state_ = State::Authenticating;
+  if (!co_await authenticate()) co_return false;
+  if (!co_await welcome()) co_return false;
+  co_return !deadline.expired();
+}
+
+// (No co_await inside a switch anywhere: g++ 12 miscompiles it into a resume at a bad state.)
+Task<bool> ClientSession::authenticate() {
+  const auto method = runtime_.config->server.authMethod;
+  bool ok = false;
+  if (method == config::AuthMethod::Trust)
+    ok = runtime_.config->findUser(user_) != nullptr;
+  else if (method == config::AuthMethod::Md5)
+    ok = co_await authenticateMd5();
+  else
+    ok = co_await authenticateScram();
+  if (ok) {
+    if (method == config::AuthMethod::Trust) {
+      scratch_.clear();
+      writeAuthOk(scratch_);
+      co_return co_await writeClient(scratch_);
+    }
+    co_return true;
+  }
+  if (socket_.is_open()) {
+    spdlog::info("[c{}] authentication failed for user \"{}\" from {}", id_, user_, peer_);
+    co_await writeClientError(
+        {"FATAL", "28P01", "password authentication failed for user \"" + user_ + "\""}, true);
+  }
+  co_return false;
+}
+
+Task<bool> ClientSession::authenticateScram() {
+  scratch_.clear();
+  writeAuthSasl(scratch_, kScramSha256);
+  if (!co_await writeClient(scratch_)) co_return false;
+
+  auto it = runtime_.verifiers.find(user_);
+  const ScramVerifier& verifier =
+      it != runtime_.verifiers.end() ? it->second : runtime_.mockVerifier;
+  ScramServer scram(verifier);
+
+  auto first = co_await readAuthMessage();
+  if (!first) co_return false;
+  inStart_ += first->size;
+  auto initial = decodeSaslInitialResponse(first->body);
+  if (!initial || initial->mechanism != kScramSha256) co_return false;
+  auto serverFirst = scram.handleClientFirst(initial->data);
+  if (!serverFirst) co_return false;
+  scratch_.clear();
+  writeAuthSaslContinue(scratch_, *serverFirst);
+  if (!co_await writeClient(scratch_)) co_return false;
+
+  auto final = co_await readAuthMessage();
+  if (!final) co_return false;
+  inStart_ += final->size;
+  auto serverFinal = scram.handleClientFinal(final->body);
+  if (!serverFinal || it == runtime_.verifiers.end()) co_return false;
+  scratch_.clear();
+  writeAuthSaslFinal(scratch_, *serverFinal);
+  writeAuthOk(scratch_);
+  co_return co_await writeClient(scratch_);
+}
+
+Task<bool> ClientSession::authenticateMd5() {
+  std::uint8_t salt[4];
+  RAND_bytes(salt, sizeof salt);
+  scratch_.clear();
+  writeAuthMd5Request(scratch_, salt);
+  if (!co_await writeClient(scratch_)) co_return false;
+  auto msg = co_await readAuthMessage();
+  if (!msg) co_return false;
+  inStart_ += msg->size;
+  const auto* user = runtime_.config->findUser(user_);
+  if (!user) co_return false;
+  std::string expected = md5PasswordResponse(user_, user->password, salt);
+  std::string_view got = msg->body;
+  if (!got.empty() && got.back() == '\0') got.remove_suffix(1);
+  if (got != expected) co_return false;
+  scratch_.clear();
+  writeAuthOk(scratch_);
+  co_return co_await writeClient(scratch_);
+}
+
+Task<bool> ClientSession::welcome() {
+  const auto& cfg = *runtime_.config;
+  pools_.resize(cfg.nodes.size(), nullptr);
+  held_.resize(cfg.nodes.size());
+  for (std::size_t i = 0; i < cfg.nodes.size(); ++i)
+    pools_[i] = &worker_.poolFor(i, database_, user_);
+
+  // The server's parameters come from a real login to the primary (or, without one, any node),
+  // which also tells the client at once if its database does not exist. Cached per pool.
+  const auto& snap = worker_.nodes();
+  std::vector<int> order;
+  int primary = routing::Router::primaryOf(snap);
+  if (primary >= 0) order.push_back(primary);
+  for (std::size_t i = 0; i < snap.nodes.size(); ++i)
+    if (static_cast<int>(i) != primary && snap.nodes[i].up) order.push_back(static_cast<int>(i));
+  for (std::size_t i = 0; i < snap.nodes.size(); ++i)
+    if (!snap.nodes[i].up) order.push_back(static_cast<int>(i));
+
+  const backend::BackendConnection::Parameters* params = nullptr;
+  pool::CheckoutFailure failure;
+  for (int node : order) {
+    auto& pool = *pools_[static_cast<std::size_t>(node)];
+    if (!pool.serverParameters().empty()) {
+      params = &pool.serverParameters();
+      break;
+    }
+    failure = {};
+    auto conn = co_await pool.checkout(failure);
+    if (conn) {
+      pool.release(std::move(conn));
+      params = &pool.serverParameters();
+      break;
+    }
+    // The node answered and refused (unknown database, role...): that is the answer.
+    if (!failure.login.errorMessage.empty()) break;
+  }
+  if (!params) {
+    if (!failure.login.errorMessage.empty()) {
+      spdlog::info("[c{}] login of \"{}\" to database \"{}\" refused by the node: {}", id_, user_,
+                   database_, failure.login.text);
+      co_await writeClient(failure.login.errorMessage);
+    } else {
+      spdlog::warn("[c{}] no node reachable for \"{}\"/\"{}\": {}", id_, user_, database_,
+                   failure.login.text);
+      co_await writeClientError(
+          {"FATAL", "08006", "pgsplit: no PostgreSQL node is reachable: " + failure.login.text},
+          true);
+    }
+    co_return false;
+  }
+
+  scratch_.clear();
+  for (const auto& [name, value] : *params) {
+    std::string_view v = value;
+    // The client talks to "one server" that accepts writes.
+    if (name == "in_hot_standby" || name == "default_transaction_read_only") v = "off";
+    if (name == "application_name") v = applicationName_;
+    writeParameterStatus(scratch_, name, v);
+  }
+  auto [pid, secret] = runtime_.cancels.add(&worker_, weak_from_this());
+  cancelPid_ = pid;
+  registered_ = true;
+  writeBackendKeyData(scratch_, pid, secret);
+  writeReadyForQuery(scratch_, 'I');
+  if (!co_await writeClient(scratch_)) co_return false;
+  state_ = State::Ready;
+  spdlog::info("[c{}] client {} connected: user \"{}\" database \"{}\" application \"{}\"", id_,
+               peer_, user_, database_, applicationName_);
+  co_return true;
+}
+
+}  // namespace pgsplit::session

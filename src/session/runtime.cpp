@@ -1,0 +1,102 @@
+#include "pgsplit/session/runtime.hpp"
+
+#include <openssl/rand.h>
+
+#include <spdlog/spdlog.h>
+
+namespace pgsplit::session {
+
+std::pair<std::uint32_t, std::uint32_t> CancelRegistry::add(WorkerContext* worker,
+                                                            std::weak_ptr<ClientSession> session) {
+  std::uint32_t secret = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&secret), sizeof secret);
+  std::lock_guard lock(mutex_);
+  std::uint32_t pid;
+  do {
+    pid = nextPid_++;
+    if (nextPid_ == 0 || nextPid_ > 0x7fffffff) nextPid_ = 1;
+  } while (entries_.count(pid) != 0);
+  entries_.emplace(pid, std::make_pair(secret, Entry{worker, std::move(session)}));
+  return {pid, secret};
+}
+
+void CancelRegistry::remove(std::uint32_t pid) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(pid);
+}
+
+std::optional<CancelRegistry::Entry> CancelRegistry::find(std::uint32_t pid,
+                                                          std::uint32_t secret) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(pid);
+  if (it == entries_.end() || it->second.first != secret) return std::nullopt;
+  return it->second.second;
+}
+
+Runtime::Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapshot initial)
+    : config(std::move(cfg)), nodes(std::move(initial)) {
+  for (const auto& u : config->users)
+    verifiers.emplace(u.name, protocol::makeScramVerifier(u.password));
+  unsigned char random[32];
+  RAND_bytes(random, sizeof random);
+  mockVerifier = protocol::makeScramVerifier(
+      std::string_view(reinterpret_cast<const char*>(random), sizeof random));
+}
+
+WorkerContext::WorkerContext(Runtime& runtime, asio::io_context& io, unsigned index)
+    : runtime_(runtime), io_(io), index_(index), snapshot_(runtime.nodes) {}
+
+pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& database,
+                                       const std::string& user) {
+  auto key = std::make_tuple(node, database, user);
+  auto it = pools_.find(key);
+  if (it != pools_.end()) return *it->second;
+
+  const auto& cfg = *runtime_.config;
+  const auto& n = cfg.nodes.at(node);
+  const auto* u = cfg.findUser(user);
+  backend::LoginParams login{n.host,
+                             n.port,
+                             database,
+                             user,
+                             u ? u->password : std::string(),
+                             std::chrono::milliseconds(cfg.pool.connectTimeoutMs),
+                             node};
+  // Each worker gets its share of max_server_connections, so the sum never exceeds the limit.
+  const std::uint32_t max = cfg.pool.maxServerConnections;
+  const unsigned workers = runtime_.workerCount;
+  std::uint32_t share = max / workers + (index_ < max % workers ? 1 : 0);
+  if (share == 0) share = 1;  // main caps the worker count at max_server_connections
+
+  Runtime* rt = &runtime_;
+  auto observer = [rt](std::size_t idx, const backend::BackendConnection* conn,
+                       const backend::LoginFailure* failure) {
+    if (conn) {
+      // A new connection tells us the node's role for free (in_hot_standby, PostgreSQL 14+).
+      routing::Role role = routing::Role::Unknown;
+      if (conn->inHotStandby() == 1) role = routing::Role::Replica;
+      if (conn->inHotStandby() == 0) role = routing::Role::Primary;
+      const auto& cfgNode = rt->config->nodes[idx];
+      if (cfgNode.role != config::NodeRole::Auto) role = routing::Role::Unknown;  // configured
+      rt->nodes.observe(idx, role, true);
+    } else if (failure && failure->errorMessage.empty()) {
+      // We could not reach it at all (not a refusal like "no such database"): out until the
+      // health checks see it again.
+      spdlog::warn("node {} unreachable: {}", rt->config->nodes[idx].name, failure->text);
+      rt->nodes.observe(idx, routing::Role::Unknown, false);
+    }
+  };
+  auto pool = std::make_unique<pool::NodePool>(
+      io_.get_executor(), std::move(login), share,
+      std::chrono::milliseconds(cfg.pool.checkoutTimeoutMs), std::move(observer));
+  auto& ref = *pool;
+  pools_.emplace(std::move(key), std::move(pool));
+  return ref;
+}
+
+void WorkerContext::closeIdle() {
+  for (auto& [key, pool] : pools_)
+    pool->closeIdle();
+}
+
+}  // namespace pgsplit::session
