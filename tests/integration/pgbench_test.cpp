@@ -1,0 +1,73 @@
+// pgbench and psql, real clients, through pgsplit.
+#include <cstdlib>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "harness.hpp"
+
+namespace pgsplit::test {
+namespace {
+
+std::string pgbench(const Cluster& c) {
+  return c.binDir + "/pgbench";
+}
+
+TEST(Pgbench, InitializeThenSelectOnlyAndTpcbRunCleanly) {
+  const Cluster& c = Cluster::get();
+  Pgsplit proxy;
+  const std::string env = "env PGPASSWORD=app ";
+  const std::string target = " -h 127.0.0.1 -p " + std::to_string(proxy.port()) + " -U app app";
+
+  auto [initCode, initOut] = runCommand(env + pgbench(c) + " -i -s 1 -q" + target);
+  ASSERT_EQ(initCode, 0) << initOut;
+  EXPECT_NE(initOut.find("done"), std::string::npos) << initOut;
+  c.waitForReplicas();
+
+  auto [selCode, selOut] = runCommand(env + pgbench(c) + " -S -c 4 -j 2 -t 200 -n" + target);
+  ASSERT_EQ(selCode, 0) << selOut;
+  EXPECT_NE(selOut.find("number of transactions actually processed: 800/800"), std::string::npos)
+      << selOut;
+  EXPECT_NE(selOut.find("number of failed transactions: 0"), std::string::npos) << selOut;
+
+  // Every -S style read ran on a replica: the script fails its transaction (1/0, itself a read)
+  // whenever pg_is_in_recovery() says primary, and pgbench then exits non-zero.
+  char script[] = "/tmp/pgsplit-pgbench-XXXXXX";
+  int fd = ::mkstemp(script);
+  const std::string body =
+      "\\set aid random(1, 100000)\n"
+      "SELECT abalance, pg_is_in_recovery() AS standby FROM pgbench_accounts WHERE aid = :aid "
+      "\\gset\n"
+      "\\if :standby\n\\else\nSELECT 1/0;\n\\endif\n";
+  ASSERT_EQ(::write(fd, body.data(), body.size()), static_cast<ssize_t>(body.size()));
+  ::close(fd);
+  auto [chkCode, chkOut] =
+      runCommand(env + pgbench(c) + " -f " + script + " -c 4 -j 2 -t 100 -n" + target);
+  std::remove(script);
+  EXPECT_EQ(chkCode, 0) << "a pgbench read ran on the primary:\n" << chkOut;
+  EXPECT_NE(chkOut.find("processed: 400/400"), std::string::npos) << chkOut;
+
+  auto [tpcCode, tpcOut] = runCommand(env + pgbench(c) + " -c 4 -j 2 -t 50 -n" + target);
+  ASSERT_EQ(tpcCode, 0) << tpcOut;
+  EXPECT_NE(tpcOut.find("number of failed transactions: 0"), std::string::npos) << tpcOut;
+  // Every TPC-B transaction wrote one history row on the primary.
+  Conn primary(c.superuserConninfo(c.primaryPort, "app"));
+  EXPECT_EQ(primary.value("SELECT count(*) FROM pgbench_history"), "200");
+}
+
+TEST(Psql, ScriptThroughProxy) {
+  const Cluster& c = Cluster::get();
+  Pgsplit proxy;
+  const std::string psql = c.binDir + "/psql";
+  auto [code, out] =
+      runCommand(psql + " -X -v ON_ERROR_STOP=1 -At \"" + proxy.url() +
+                 "\" -c \"CREATE TABLE IF NOT EXISTS psql_t (x int)\" "
+                 "-c \"INSERT INTO psql_t VALUES (1)\" -c \"SELECT pg_is_in_recovery()\"");
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("INSERT 0 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nt"), std::string::npos)
+      << "the SELECT should have run on a replica: " << out;
+}
+
+}  // namespace
+}  // namespace pgsplit::test
