@@ -18,7 +18,7 @@ enum class TokenKind : std::uint8_t {
   Semicolon,
   Comment,  // only reported when the lexer is asked for comments
   End,
-  Error,  // unterminated string/comment/identifier
+  Error,  // unterminated string/comment/identifier, "" or junk after a number ("1abc")
 };
 
 struct Token {

@@ -1,0 +1,279 @@
+#include "statement_scanner.hpp"
+
+#include <cstdint>
+
+#include "function_lists.hpp"
+#include "keyword_lists.hpp"
+#include "name_table.hpp"
+
+namespace pgsplit::sql::detail {
+
+namespace {
+
+constexpr int kTrackedDepth = 64;           // parenthesis levels with CTE-list tracking
+constexpr int kColumnListProbeLimit = 512;  // tokens a CTE column-list lookahead may read
+
+// pg_temp, or a backend's own pg_temp_NNN, unquoted or quoted.
+bool isTempSchema(const Tok& t) {
+  std::string_view name = t.text;
+  const bool quoted = t.kind == TokenKind::QuotedIdentifier;
+  if (quoted) {
+    if (name.size() < 2 || name.front() != '"') return false;
+    name = name.substr(1, name.size() - 2);
+  } else if (t.kind != TokenKind::Identifier || t.word != Word::None) {
+    return false;
+  }
+  if (name.size() < 7 || compareName(name.substr(0, 7), "pg_temp", !quoted) != 0) return false;
+  return name.size() == 7 || name[7] == '_';
+}
+
+const char* dmlReason(Word w) {
+  switch (w) {
+    case Word::Insert:
+      return "write: INSERT";
+    case Word::Update:
+      return "write: UPDATE";
+    case Word::Delete:
+      return "write: DELETE";
+    default:
+      return "write: MERGE";
+  }
+}
+
+class Scanner {
+ public:
+  Scanner(TokenStream& ts, Verdict& verdict, ScanOptions options)
+      : ts_(ts), verdict_(verdict), options_(options) {}
+
+  void run() {
+    while (true) {
+      const Tok& next = ts_.peek();
+      if (next.kind == TokenKind::End) return;
+      if (next.kind == TokenKind::Semicolon) {
+        if (atomicDepth_ == 0) return;
+        ts_.takeSemicolon();
+        continue;
+      }
+      const Tok t = ts_.take();
+      if (isPunct(t, '(')) {
+        ++depth_;
+        setCteList(false);
+      } else if (isPunct(t, ')')) {
+        if (depth_ == 0) {
+          if (options_.stopAtCloseParen) return;
+        } else {
+          --depth_;
+        }
+      } else if (t.kind == TokenKind::Identifier) {
+        onIdentifier(t);
+      } else if (t.kind == TokenKind::QuotedIdentifier) {
+        onTempSchema(t);
+        if (isPunct(ts_.peek(), '(')) onCall(t);
+      }
+      prev2_ = prev_;
+      prev_ = t;
+    }
+  }
+
+ private:
+  bool cteListOpen() const { return depth_ < kTrackedDepth && ((cteLists_ >> depth_) & 1U) != 0; }
+  void setCteList(bool open) {
+    if (depth_ >= kTrackedDepth) return;
+    const std::uint64_t bit = std::uint64_t{1} << depth_;
+    cteLists_ = open ? (cteLists_ | bit) : (cteLists_ & ~bit);
+  }
+  // INTO that is not INSERT INTO / MERGE INTO: SELECT ... INTO new_table.
+  bool selectInto(const Tok& into, const Tok& before) const {
+    return into.word == Word::Into && before.word != Word::Insert && before.word != Word::Merge;
+  }
+
+  void onIdentifier(const Tok& t) {
+    switch (t.word) {
+      case Word::Insert:
+      case Word::Delete:
+      case Word::Merge:
+        verdict_.write(depth_ > 0 ? "write: data-modifying CTE" : dmlReason(t.word));
+        setCteList(false);
+        break;
+      case Word::Update:
+        if (prev_.word == Word::For) {
+          verdict_.write("write: FOR UPDATE");
+        } else if (prev_.word == Word::Key && prev2_.word == Word::No) {
+          verdict_.write("write: FOR NO KEY UPDATE");
+        } else {
+          verdict_.write(depth_ > 0 ? "write: data-modifying CTE" : dmlReason(t.word));
+          setCteList(false);
+        }
+        break;
+      case Word::Share:
+        if (prev_.word == Word::For) {
+          verdict_.write("write: FOR SHARE");
+        } else if (prev_.word == Word::Key && prev2_.word == Word::For) {
+          verdict_.write("write: FOR KEY SHARE");
+        }
+        break;
+      case Word::Into:
+        if (selectInto(t, prev_)) verdict_.write("write: SELECT INTO");
+        break;
+      case Word::Temp:
+      case Word::Temporary:
+      case Word::Local:
+      case Word::Global:
+        if (selectInto(prev_, prev2_)) verdict_.pin("pin: temporary table");
+        break;
+      case Word::With:
+        // Only a WITH that starts a query opens a CTE list (not WITH ORDINALITY, WITH TIES...).
+        if (prev_.kind == TokenKind::End || isPunct(prev_, '(')) setCteList(true);
+        break;
+      case Word::Select:
+      case Word::Values:
+      case Word::Table:
+        setCteList(false);
+        break;
+      case Word::Begin:
+      case Word::Case:
+      case Word::End:
+        if (options_.routineBody && depth_ == 0) {
+          if (t.word == Word::Begin || (t.word == Word::Case && atomicDepth_ > 0)) {
+            ++atomicDepth_;
+          } else if (t.word == Word::End && atomicDepth_ > 0) {
+            --atomicDepth_;
+          }
+        }
+        break;
+      case Word::None:
+        onTempSchema(t);
+        break;
+      default:
+        break;
+    }
+    if (isPunct(ts_.peek(), '(')) onCall(t);
+  }
+
+  // SELECT ... INTO pg_temp.t makes a temporary table; so does CREATE ... pg_temp.x (and a
+  // view over a temporary table is temporary too).
+  void onTempSchema(const Tok& t) {
+    if (!isTempSchema(t)) return;
+    const bool intoTemp =
+        selectInto(prev_, prev2_) || (prev_.word == Word::Table && prev2_.word == Word::Into);
+    if (intoTemp) {
+      verdict_.pin("pin: temporary table");
+    } else if (options_.createStatement && isPunct(ts_.peek(), '.')) {
+      verdict_.pin("pin: temporary object");
+    }
+  }
+
+  // "word (" where the grammar, not a function, takes the parenthesis.
+  bool grammarParen(const Tok& t) const {
+    if (isGrammarParenWord(t.text)) return true;
+    const Word p = prev_.word;
+    switch (t.word) {
+      case Word::By:  // ORDER BY (a + b), GROUP BY (), PARTITION BY (x)
+        return p == Word::Order || p == Word::Group || p == Word::Partition;
+      case Word::Sets:  // GROUPING SETS (...)
+        return p == Word::Grouping;
+      case Word::Zone:  // AT TIME ZONE (expr)
+        return p == Word::Time;
+      case Word::Columns:  // JSON_TABLE(doc, '$' COLUMNS (...))
+        return prev_.kind == TokenKind::String;
+      case Word::Varying:  // character varying(10), bit varying(5)
+        return p == Word::Character || p == Word::Char || p == Word::Bit || p == Word::Nchar;
+      case Word::Materialized:  // WITH x AS [NOT] MATERIALIZED (...)
+        return p == Word::As || p == Word::Not;
+      case Word::First:
+      case Word::Next:  // FETCH FIRST (n) ROWS ONLY
+        return p == Word::Fetch;
+      default:
+        return false;
+    }
+  }
+
+  // WITH [RECURSIVE] name (col, ...) AS [NOT] [MATERIALIZED] ( ... ), name (col, ...) AS ...
+  bool cteColumnList() const {
+    const bool afterName =
+        prev_.word == Word::With || prev_.word == Word::Recursive || isPunct(prev_, ',');
+    if (!afterName || !cteListOpen()) return false;
+    TokenStream probe = ts_;
+    probe.take();  // (
+    for (int i = 0;; ++i) {
+      if (i == kColumnListProbeLimit) return false;
+      const Tok x = probe.take();
+      if (isPunct(x, ')')) break;
+      if (!isName(x) && !isPunct(x, ',')) return false;
+    }
+    if (probe.take().word != Word::As) return false;
+    if (probe.peek().word == Word::Not) probe.take();
+    if (probe.peek().word == Word::Materialized) probe.take();
+    return isPunct(probe.peek(), '(');
+  }
+
+  // FROM tbl alias (a, b), JOIN s.tbl x (a), AS t(a int, b numeric(10, 2)): an alias with a
+  // column list or a type with modifiers follows a plain name, which a call never does.
+  bool aliasColumnList() const {
+    const bool plainName = prev_.kind == TokenKind::QuotedIdentifier ||
+                           (prev_.kind == TokenKind::Identifier && !isKeyword(prev_.text));
+    if (!plainName) return false;
+    return prev2_.word == Word::From || prev2_.word == Word::Join || prev2_.word == Word::Only ||
+           isPunct(prev2_, ',') || isPunct(prev2_, '(') || isPunct(prev2_, '.');
+  }
+
+  void onCall(const Tok& t) {
+    const bool quoted = t.kind == TokenKind::QuotedIdentifier;
+    if (!quoted && grammarParen(t)) return;
+    if (isTypecast(prev_) || prev_.word == Word::As || isPunct(prev_, ')') ||
+        prev_.word == Word::Tablesample) {
+      return;  // x::numeric(10,2), AS alias(a), f(x) alias(a), FILTER (...), TABLESAMPLE m(10)
+    }
+    if (cteColumnList() || aliasColumnList()) return;
+
+    if (isPunct(prev_, '.')) {
+      // Schema-qualified: only pg_catalog's functions are known.
+      const bool catalog =
+          (prev2_.kind == TokenKind::Identifier &&
+           compareName(prev2_.text, "pg_catalog", true) == 0) ||
+          (prev2_.kind == TokenKind::QuotedIdentifier && prev2_.text == "\"pg_catalog\"");
+      if (!catalog) {
+        verdict_.write("write: function not known read-only");
+        return;
+      }
+    }
+    std::string_view name = t.text;
+    if (quoted) {
+      // "name": a body with "" or a U&"" form never names a listed function.
+      if (name.size() < 2 || name.front() != '"') {
+        verdict_.write("write: function not known read-only");
+        return;
+      }
+      name = name.substr(1, name.size() - 2);
+    }
+    const FunctionInfo info = lookupFunction(name, !quoted);
+    switch (info.effect) {
+      case FunctionEffect::ReadOnly:
+        break;
+      case FunctionEffect::Pins:
+        verdict_.pin(info.reason);
+        break;
+      case FunctionEffect::Writes:
+      case FunctionEffect::Unknown:
+        verdict_.write(info.reason);
+        break;
+    }
+  }
+
+  TokenStream& ts_;
+  Verdict& verdict_;
+  ScanOptions options_;
+  int depth_ = 0;
+  int atomicDepth_ = 0;
+  std::uint64_t cteLists_ = 0;  // bit d: a WITH list is open at parenthesis depth d
+  Tok prev_;
+  Tok prev2_;
+};
+
+}  // namespace
+
+void scanTokens(TokenStream& ts, Verdict& verdict, ScanOptions options) {
+  Scanner(ts, verdict, options).run();
+}
+
+}  // namespace pgsplit::sql::detail
