@@ -60,10 +60,16 @@ ProbeResult Monitor::probe(std::size_t idx) {
       return result;
     }
   }
-  PGresult* res = PQexec(conn, "SELECT pg_is_in_recovery()");
+  // The insert position (not the write position) is past every commit acknowledged so far, even
+  // with synchronous_commit = off: what read-your-writes compares replicas against.
+  result.sampledAt = routing::Clock::now();
+  PGresult* res = PQexec(conn,
+                         "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() "
+                         "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END");
   if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
     result.up = true;
     result.role = PQgetvalue(res, 0, 0)[0] == 't' ? routing::Role::Replica : routing::Role::Primary;
+    result.lsn = routing::parseLsn(PQgetvalue(res, 0, 1));
   } else {
     result.error = PQerrorMessage(conn);
   }
@@ -72,25 +78,41 @@ ProbeResult Monitor::probe(std::size_t idx) {
 }
 
 void Monitor::probeAll() {
-  for (std::size_t i = 0; i < config_->nodes.size(); ++i) {
-    ProbeResult r = probe(i);
+  // The primary first: replicas sampled after it in the same round can prove they have replayed
+  // what it had written when sampled.
+  std::vector<std::size_t> order;
+  auto before = board_.current();
+  for (std::size_t i = 0; i < config_->nodes.size(); ++i)
+    if (before->nodes[i].role == routing::Role::Primary) order.push_back(i);
+  for (std::size_t i = 0; i < config_->nodes.size(); ++i)
+    if (before->nodes[i].role != routing::Role::Primary) order.push_back(i);
+
+  std::vector<ProbeResult> results(config_->nodes.size());
+  for (std::size_t i : order) {
+    ProbeResult& r = results[i];
+    r = probe(i);
     const auto& node = config_->nodes[i];
-    routing::Role role = r.role;
-    if (node.role == config::NodeRole::Primary) role = routing::Role::Primary;
-    if (node.role == config::NodeRole::Replica) role = routing::Role::Replica;
-    const auto before = board_.current()->nodes[i];
-    if (before.up != r.up || (r.up && before.role != role)) {
+    if (node.role == config::NodeRole::Primary) r.role = routing::Role::Primary;
+    if (node.role == config::NodeRole::Replica) r.role = routing::Role::Replica;
+    const auto& was = before->nodes[i];
+    if (was.up != r.up || (r.up && was.role != r.role)) {
       if (r.up)
         spdlog::info("node {} ({}:{}) is up as {}", node.name, node.host, node.port,
-                     routing::toString(role));
+                     routing::toString(r.role));
       else
         spdlog::warn("node {} ({}:{}) is down: {}", node.name, node.host, node.port, r.error);
-      board_.update([&](routing::NodeSnapshot& s) {
-        s.nodes[i].up = r.up;
-        if (r.up) s.nodes[i].role = role;
-      });
     }
   }
+  board_.update([&](routing::NodeSnapshot& s) {
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const ProbeResult& r = results[i];
+      s.nodes[i].up = r.up;
+      if (!r.up) continue;
+      s.nodes[i].role = r.role;
+      s.nodes[i].lsn = r.lsn;
+      s.nodes[i].lsnSampledAt = r.sampledAt;
+    }
+  });
 }
 
 void Monitor::start() {

@@ -26,6 +26,27 @@ void NodeStateBoard::observe(std::size_t node, Role role, bool up) {
   });
 }
 
+std::uint64_t parseLsn(std::string_view text) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 >= text.size()) return 0;
+  auto hex = [](std::string_view part, std::uint64_t& out) {
+    if (part.size() > 8) return false;
+    out = 0;
+    for (char c : part) {
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                     : -1;
+      if (d < 0) return false;
+      out = out * 16 + static_cast<std::uint64_t>(d);
+    }
+    return true;
+  };
+  std::uint64_t hi = 0, lo = 0;
+  if (!hex(text.substr(0, slash), hi) || !hex(text.substr(slash + 1), lo)) return 0;
+  return (hi << 32) | lo;
+}
+
 const char* toString(Role r) {
   switch (r) {
     case Role::Primary:

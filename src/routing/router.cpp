@@ -2,7 +2,7 @@
 
 namespace pgsplit::routing {
 
-int ReplicaBalancer::pick(const NodeSnapshot& snap) {
+int ReplicaBalancer::pick(const NodeSnapshot& snap, std::uint64_t minLsn) {
   const auto& nodes = snap.nodes;
   if (current_.size() != nodes.size()) current_.assign(nodes.size(), 0);
   std::int64_t total = 0;
@@ -10,6 +10,7 @@ int ReplicaBalancer::pick(const NodeSnapshot& snap) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const auto& n = nodes[i];
     if (!n.up || n.role != Role::Replica || n.weight == 0) continue;
+    if (minLsn != 0 && n.lsn < minLsn) continue;
     current_[i] += n.weight;
     total += n.weight;
     if (best < 0 || current_[i] > current_[static_cast<std::size_t>(best)])
@@ -37,10 +38,19 @@ Decision Router::route(const sql::Classification& cls, const SessionView& sessio
   const bool replicaOk = cls.readOnly || cls.txnStart == sql::TxnStart::ReadOnly;
   const bool forcedPrimary = cls.hint == sql::Hint::Primary;
   if (replicaOk && !forcedPrimary) {
-    int r = balancer.pick(snap);
+    if (session.readsOnPrimary)
+      return {primaryOf(snap), Target::Primary, "read-your-writes: own write not yet confirmed"};
+    int r = balancer.pick(snap, session.minReplayLsn);
     if (r >= 0) return {r, Target::Replica, cls.reason};
     int p = primaryOf(snap);
-    return {p, Target::Primary, "read: no replica available, primary"};
+    if (p < 0) {
+      // No primary to fall back to: an up replica (even one behind) beats failing the read.
+      r = balancer.pick(snap);
+      if (r >= 0) return {r, Target::Replica, "read: primary down, replica may be behind"};
+    }
+    return {p, Target::Primary,
+            session.minReplayLsn ? "read-your-writes: no replica has replayed the session's write"
+                                 : "read: no replica available, primary"};
   }
   const char* why = forcedPrimary ? "hint: primary" : cls.reason;
   return {primaryOf(snap), Target::Primary, why};

@@ -137,6 +137,12 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     const char status = body.empty() ? 'I' : body[0];
     conn->setTxnStatus(status);
     if (pendingSyncs_ > 0) --pendingSyncs_;
+    if (writeInFlight_ && pendingSyncs_ == 0) {
+      writeInFlight_ = false;
+      wrote_ = true;
+      lastWriteAt_ = routing::Clock::now();
+      requiredLsn_ = 0;
+    }
     if (pendingSyncs_ == 0 && !batchOpen_ && releasable(status)) {
       release = true;
       return true;

@@ -242,6 +242,30 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
   co_return false;
 }
 
+void ClientSession::noteWriteTarget(const sql::Classification& cls,
+                                    const backend::BackendConnection& target) {
+  if (cls.readOnly) return;
+  if (worker_.nodes().nodes[target.nodeIndex()].role == routing::Role::Primary)
+    writeInFlight_ = true;  // its ReadyForQuery marks the write as acknowledged (relayOnce)
+}
+
+void ClientSession::applyReadYourWrites(routing::SessionView& view,
+                                        const routing::NodeSnapshot& snap) {
+  if (!wrote_) return;
+  if (requiredLsn_ == 0) {
+    // The first primary position sampled after the write was acknowledged covers it.
+    int p = routing::Router::primaryOf(snap);
+    if (p >= 0) {
+      const auto& primary = snap.nodes[static_cast<std::size_t>(p)];
+      if (primary.lsn != 0 && primary.lsnSampledAt > lastWriteAt_) requiredLsn_ = primary.lsn;
+    }
+  }
+  if (requiredLsn_ != 0)
+    view.minReplayLsn = requiredLsn_;
+  else
+    view.readsOnPrimary = true;
+}
+
 // Waits until no reply is outstanding, so pgsplit's own answers keep their place in the stream
 // and the next routing decision sees the transaction state the backend reported.
 Task<void> ClientSession::waitUntilSettled() {
@@ -296,6 +320,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
       view.inTransaction = active_->txnStatus() != 'I';
       view.transactionNode = static_cast<int>(active_->nodeIndex());
     }
+    applyReadYourWrites(view, worker_.nodes());
     view.pinned = pinned_;
     view.pinnedNode = pinned_ && active_ ? static_cast<int>(active_->nodeIndex()) : -1;
     if (pinned_ && !active_) view.pinned = false;  // the pinned backend died; start over
@@ -342,6 +367,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     }
   }
 
+  noteWriteTarget(cls, *target);
   if (endsWithSync) ++pendingSyncs_;
   batchOpen_ = !endsWithSync;
   error_code ec;

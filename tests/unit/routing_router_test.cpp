@@ -173,3 +173,46 @@ TEST(NodeStateBoard, ObserveBumpsVersionOnlyOnChange) {
 
 }  // namespace
 }  // namespace pgsplit::routing
+
+namespace pgsplit::routing {
+namespace {
+
+TEST(ReadYourWrites, ReplicasBehindTheSessionsWriteAreSkipped) {
+  auto nodes = kPrimaryTwoReplicas;
+  nodes.nodes[1].lsn = 100;
+  nodes.nodes[2].lsn = 200;
+  Router router;
+  ReplicaBalancer b;
+  SessionView v;
+  v.minReplayLsn = 150;
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(router.route(read(), v, nodes, b).node, 2);
+  v.minReplayLsn = 250;
+  EXPECT_EQ(router.route(read(), v, nodes, b).node, 0) << "no replica has it: the primary";
+  v.minReplayLsn = 0;
+  v.readsOnPrimary = true;
+  EXPECT_EQ(router.route(read(), v, nodes, b).node, 0) << "requirement unknown: the primary";
+  EXPECT_EQ(router.route(write(), v, nodes, b).node, 0);
+}
+
+TEST(ReadYourWrites, PrimaryDownStillReadsFromAReplica) {
+  auto nodes = kPrimaryDown;
+  Router router;
+  ReplicaBalancer b;
+  SessionView v;
+  v.minReplayLsn = 1000;  // nobody has it, and there is no primary
+  EXPECT_GE(router.route(read(), v, nodes, b).node, 1);
+}
+
+TEST(Lsn, ParsesPostgresNotation) {
+  EXPECT_EQ(parseLsn("0/0"), 0u);
+  EXPECT_EQ(parseLsn("16/B374D848"), 0x16B374D848u);
+  EXPECT_EQ(parseLsn("FFFFFFFF/FFFFFFFF"), 0xFFFFFFFFFFFFFFFFu);
+  EXPECT_EQ(parseLsn(""), 0u);
+  EXPECT_EQ(parseLsn("/1"), 0u);
+  EXPECT_EQ(parseLsn("1/"), 0u);
+  EXPECT_EQ(parseLsn("x/1"), 0u);
+  EXPECT_EQ(parseLsn("123456789/1"), 0u);
+}
+
+}  // namespace
+}  // namespace pgsplit::routing

@@ -20,13 +20,15 @@ namespace pgsplit::health {
 struct ProbeResult {
   bool up = false;
   routing::Role role = routing::Role::Unknown;
+  std::uint64_t lsn = 0;  // primary: insert LSN; replica: last replayed LSN
+  routing::Clock::time_point sampledAt{};
   std::string error;  // when !up
 };
 
 class Monitor {
  public:
   Monitor(std::shared_ptr<const config::Config> config, routing::NodeStateBoard& board,
-          std::chrono::milliseconds interval = std::chrono::milliseconds(1000));
+          std::chrono::milliseconds interval = std::chrono::milliseconds(200));
   ~Monitor();
 
   // One round over every node, now, on the caller's thread (used once before serving).

@@ -3,27 +3,38 @@
 // read by the workers. Workers keep a private copy and refresh it only when the version moves, so
 // the per-query path reads one atomic and takes no lock.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgsplit::routing {
 
 enum class Role : std::uint8_t { Unknown, Primary, Replica };
 
+using Clock = std::chrono::steady_clock;
+
 struct NodeState {
   std::string name;
   Role role = Role::Unknown;
   bool up = false;
   std::uint32_t weight = 1;
+  // WAL position: a replica's last replayed LSN, a primary's insert LSN; 0 = unknown.
+  std::uint64_t lsn = 0;
+  // When the check that read `lsn` started.
+  Clock::time_point lsnSampledAt{};
 };
 
 struct NodeSnapshot {
   std::uint64_t version = 0;
   std::vector<NodeState> nodes;  // index = position in the config's [[nodes]]
 };
+
+// "16/B374D848" -> 0x16B374D848; 0 when the text is not an LSN.
+std::uint64_t parseLsn(std::string_view text);
 
 class NodeStateBoard {
  public:

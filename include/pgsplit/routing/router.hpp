@@ -15,6 +15,10 @@ struct SessionView {
   int transactionNode = -1;    // the node holding that transaction
   bool pinned = false;         // session state that lives on one primary backend
   int pinnedNode = -1;
+  // Read-your-writes: a replica may serve this session's reads only once it has replayed
+  // minReplayLsn (0 = no requirement). readsOnPrimary: the requirement is not known yet.
+  std::uint64_t minReplayLsn = 0;
+  bool readsOnPrimary = false;
 };
 
 enum class Target : std::uint8_t { Primary, Replica };
@@ -28,8 +32,8 @@ struct Decision {
 // Smooth weighted round robin over replicas (nginx's algorithm): even spread, weights honoured.
 class ReplicaBalancer {
  public:
-  // Picks among nodes that are up replicas with weight > 0; -1 if none.
-  int pick(const NodeSnapshot& snap);
+  // Picks among nodes that are up replicas with weight > 0 that have replayed minLsn; -1 if none.
+  int pick(const NodeSnapshot& snap, std::uint64_t minLsn = 0);
 
  private:
   std::vector<std::int64_t> current_;

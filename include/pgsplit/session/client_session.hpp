@@ -111,6 +111,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool relayFlushing_ = false;  // the relay holds reply bytes not yet written to the client
   int pendingSyncs_ = 0;        // units sent to active_ whose ReadyForQuery is still to come
   bool batchOpen_ = false;      // part of a batch went out on Flush; its Sync is still to come
+  // Read-your-writes (see docs/design.md): when this session's last write was acknowledged,
+  // and the primary's WAL position sampled after it, which replicas must have replayed.
+  bool writeInFlight_ = false;
+  bool wrote_ = false;
+  routing::Clock::time_point lastWriteAt_{};
+  std::uint64_t requiredLsn_ = 0;
+  void noteWriteTarget(const sql::Classification& cls, const backend::BackendConnection& target);
+  void applyReadYourWrites(routing::SessionView& view, const routing::NodeSnapshot& snap);
   bool pinned_ = false;
   const char* pinReason_ = nullptr;
   bool sessionMode_ = false;
