@@ -123,6 +123,7 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
         << o.extra << "\n";
     cfg.close();
 
+    exited_ = false;
     pid_ = ::fork();
     if (pid_ == 0) {
       int fd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -151,22 +152,31 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
 }
 
 bool Pgsplit::running() {
-  if (pid_ <= 0) return false;
+  if (pid_ <= 0 || exited_) return false;
   int status;
-  return ::waitpid(pid_, &status, WNOHANG) == 0;
+  if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+  exited_ = true;
+  exitStatus_ = status;
+  return false;
 }
 
 Pgsplit::~Pgsplit() {
   if (pid_ > 0 && running()) {
     ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100 && running(); ++i)
+    for (int i = 0; i < 200 && running(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (running()) {
-      ADD_FAILURE() << "pgsplit did not stop on SIGTERM within 5 s";
+      ADD_FAILURE() << "pgsplit did not stop on SIGTERM within 10 s";
       ::kill(pid_, SIGKILL);
       int status;
       ::waitpid(pid_, &status, 0);
+    } else {
+      // A clean stop exits 0; a sanitizer report (leak, UB) or a crash does not.
+      EXPECT_TRUE(WIFEXITED(exitStatus_) && WEXITSTATUS(exitStatus_) == 0)
+          << "pgsplit exited with status " << exitStatus_ << " after SIGTERM";
     }
+  } else if (pid_ > 0 && !expectExit_) {
+    ADD_FAILURE() << "pgsplit exited before the test ended (status " << exitStatus_ << ")";
   }
   if (::testing::Test::HasFailure()) std::cerr << "--- pgsplit log ---\n" << log() << "---\n";
   std::remove(configPath_.c_str());

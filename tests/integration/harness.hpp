@@ -62,6 +62,9 @@ class Pgsplit {
  private:
   int port_ = 0;
   pid_t pid_ = -1;
+  bool exited_ = false;
+  int exitStatus_ = 0;
+  bool expectExit_ = false;
   std::string dir_;
   std::string configPath_;
   std::string logPath_;

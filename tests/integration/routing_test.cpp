@@ -1,5 +1,8 @@
 // Where statements run, through pgsplit, against the real primary + 2 streaming replicas.
 #include <set>
+#include <thread>
+
+#include "pgsplit/protocol/writer.hpp"
 
 #include "harness.hpp"
 
@@ -87,8 +90,17 @@ TEST_F(Routing, TransactionStaysWhollyOnPrimary) {
   EXPECT_EQ(pid1, pid2) << "a transaction must stay on one backend";
   c.exec("COMMIT");
   EXPECT_EQ(PQtransactionStatus(c.get()), PQTRANS_IDLE);
-  // After COMMIT, reads are back on replicas.
-  EXPECT_EQ(c.value("SELECT pg_is_in_recovery()"), "t");
+  // Right after COMMIT the session reads its own write (read-your-writes), and once the
+  // replicas have replayed it, reads are back on them.
+  Conn direct(cluster_.superuserConninfo(cluster_.primaryPort, "app"));
+  EXPECT_EQ(c.value("SELECT count(*) FROM routing_tx"),
+            direct.value("SELECT count(*) FROM routing_tx"));
+  bool back = false;
+  for (int i = 0; i < 50 && !back; ++i) {
+    back = c.value("SELECT pg_is_in_recovery()") == "t";
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(back) << "reads did not return to the replicas after the transaction";
 }
 
 TEST_F(Routing, FailedTransactionReportsStatusAndRollsBack) {
@@ -171,6 +183,115 @@ TEST_F(Routing, CopyInAndOut) {
     PQclear(r);
   cluster_.waitForReplicas();
   EXPECT_EQ(c.value("SELECT count(*) FROM routing_copy"), "1000");
+}
+
+}  // namespace
+}  // namespace pgsplit::test
+
+namespace pgsplit::test {
+namespace {
+
+TEST(Cancel, CancelRequestStopsTheRunningQueryOnly) {
+  Pgsplit proxy;
+  Conn c(proxy.conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(PQsendQuery(c.get(), "SELECT pg_sleep(30)"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PGcancel* cancel = PQgetCancel(c.get());
+  char err[256];
+  ASSERT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
+  PGresult* r = PQgetResult(c.get());
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(PQresultStatus(r), PGRES_FATAL_ERROR);
+  EXPECT_STREQ(PQresultErrorField(r, PG_DIAG_SQLSTATE), "57014");
+  PQclear(r);
+  while ((r = PQgetResult(c.get()))) PQclear(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  // A stale cancel (nothing running) must not hit the next query.
+  ASSERT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(c.value("SELECT 'survived'"), "survived");
+  PQfreeCancel(cancel);
+  // A forged key does nothing either.
+  Conn other(proxy.conninfo());
+  ASSERT_EQ(PQsendQuery(other.get(), "SELECT pg_sleep(0.5), 'done'"), 1);
+  RawClient forged(proxy.port());
+  std::string out;
+  protocol::writeCancelRequest(out, static_cast<std::uint32_t>(PQbackendPID(other.get())), 12345);
+  forged.send(out);
+  r = PQgetResult(other.get());
+  EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(other.get());
+  PQclear(r);
+  while ((r = PQgetResult(other.get()))) PQclear(r);
+}
+
+TEST(Notify, ListenerReceivesNotificationsPromptly) {
+  Pgsplit proxy;
+  Conn listener(proxy.conninfo());
+  Conn sender(proxy.conninfo());
+  ASSERT_TRUE(listener.ok() && sender.ok());
+  listener.exec("LISTEN pgsplit_channel");
+  sender.exec("NOTIFY pgsplit_channel, 'hello'");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  PGnotify* n = nullptr;
+  while (!n && std::chrono::steady_clock::now() < deadline) {
+    PQconsumeInput(listener.get());
+    n = PQnotifies(listener.get());
+    if (!n) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_NE(n, nullptr) << "no notification within 5 s";
+  EXPECT_STREQ(n->relname, "pgsplit_channel");
+  EXPECT_STREQ(n->extra, "hello");
+  PQfreemem(n);
+  // The listening session still works, on the primary it is pinned to.
+  EXPECT_EQ(listener.value("SELECT pg_is_in_recovery()"), "f");
+}
+
+}  // namespace
+}  // namespace pgsplit::test
+
+namespace pgsplit::test {
+namespace {
+
+// Replicas that cannot replay (paused) must not serve a session's read of its own write.
+TEST(ReadYourWrites, OwnWriteVisibleWhileReplicasLagThenReadsReturnToReplicas) {
+  const Cluster& c = Cluster::get();
+  Pgsplit proxy;
+  Conn app(proxy.conninfo());
+  ASSERT_TRUE(app.ok()) << app.error();
+  app.exec("CREATE TABLE IF NOT EXISTS ryw (id int primary key, v text)");
+  app.exec("TRUNCATE ryw");
+  c.waitForReplicas();
+  // Give the health checks a round to see the caught-up replicas.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(app.value("SELECT pg_is_in_recovery()"), "t") << "reads should use replicas again";
+
+  std::vector<std::unique_ptr<Conn>> replicas;
+  for (int port : {c.replica1Port, c.replica2Port}) {
+    replicas.push_back(std::make_unique<Conn>(c.superuserConninfo(port, "app")));
+    replicas.back()->exec("SELECT pg_wal_replay_pause()");
+  }
+  app.exec("INSERT INTO ryw VALUES (1, 'mine')");
+  // Immediately, and repeatedly: the row is there, read from the primary.
+  for (int i = 0; i < 5; ++i) {
+    auto row = app.rows("SELECT v, pg_is_in_recovery() FROM ryw WHERE id = 1");
+    ASSERT_EQ(row.size(), 1u) << "the session did not see its own write";
+    EXPECT_EQ(row[0][0], "mine");
+    EXPECT_EQ(row[0][1], "f");
+  }
+  // A replica really is behind (so the test proves something).
+  EXPECT_EQ(replicas[0]->value("SELECT count(*) FROM ryw"), "0");
+
+  for (auto& r : replicas) r->exec("SELECT pg_wal_replay_resume()");
+  c.waitForReplicas();
+  bool back = false;
+  for (int i = 0; i < 50 && !back; ++i) {
+    back = app.value("SELECT pg_is_in_recovery()") == "t";
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(back) << "reads did not return to the replicas after they caught up";
+  EXPECT_EQ(app.value("SELECT v FROM ryw WHERE id = 1"), "mine");
 }
 
 }  // namespace
