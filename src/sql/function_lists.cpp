@@ -59,7 +59,8 @@ constexpr NamedEffect kWriteFunctions[] = {
     {"pg_try_advisory_lock_shared", FunctionEffect::Pins, "pin: advisory lock"},
     {"pg_walfile_name", FunctionEffect::Writes, "write: function pg_walfile_name"},
     {"pg_walfile_name_offset", FunctionEffect::Writes, "write: function pg_walfile_name_offset"},
-    {"set_config", FunctionEffect::Writes, "write: function set_config"},
+    // Session-level settings the proxy cannot move between backends yet (issue #3): pin.
+    {"set_config", FunctionEffect::Pins, "pin: set_config"},
     {"setseed", FunctionEffect::Writes, "write: function setseed"},
     {"setval", FunctionEffect::Writes, "write: function setval"},
 };

@@ -318,7 +318,7 @@ const std::vector<Case> kCases = {
     write("SELECT pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn()"),
     write("SELECT pg_switch_wal()"),
     write("SELECT pg_create_restore_point('x')"),
-    write("SELECT set_config('search_path', 'x', false)").because("write: function set_config"),
+    write("SELECT set_config('search_path', 'x', false)").pinned().because("pin: set_config"),
     write("SELECT pg_notify('ch', 'payload')").because("write: function pg_notify"),
     write("SELECT lo_import('/tmp/x')").because("write: large object function"),
     write("SELECT lo_export(1, '/tmp/x')"),
