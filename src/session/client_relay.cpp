@@ -28,10 +28,14 @@ Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
   const auto idx = static_cast<std::size_t>(node);
   if (active_) {
     if (active_->nodeIndex() == idx) co_return active_;
-    // Session mode switching nodes (only ever when settled and idle): park the current one.
-    held_[active_->nodeIndex()] = active_;
+    // Switching nodes (only ever when settled and idle): the relay's pending read on the current
+    // backend ends, then session mode parks it; transaction mode gives it back.
     error_code ignored;
-    active_->socket().cancel(ignored);  // the relay's pending read ends; the relay moves on
+    active_->socket().cancel(ignored);
+    if (sessionMode_ || pinned_)
+      held_[active_->nodeIndex()] = active_;
+    else
+      pools_[active_->nodeIndex()]->release(active_);
     active_ = nullptr;
   }
   BackendConnection::Ptr conn = std::move(held_[idx]);
@@ -41,8 +45,8 @@ Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
     if (!conn) {
       const auto& name = runtime_.config->nodes[idx].name;
       errorText = "pgsplit: node " + name + ": " + failure.login.text;
-      error = {"ERROR", failure.login.sqlstate.empty() ? "08006" : failure.login.sqlstate,
-               errorText};
+      errorState_ = failure.login.sqlstate.empty() ? "08006" : failure.login.sqlstate;
+      error = {"ERROR", errorState_, errorText};  // views into members that outlive the call
       spdlog::warn("[c{}] no server connection to node {}: {}", id_, name, failure.login.text);
       co_return nullptr;
     }
@@ -62,7 +66,7 @@ void ClientSession::attach(BackendConnection::Ptr conn) {
 }
 
 bool ClientSession::releasable(char status) const {
-  return status == 'I' && !pinned_ && !sessionMode_;
+  return status == 'I' && !pinned_ && !sessionMode_ && !unnamedPending_;
 }
 
 void ClientSession::wake() {
@@ -137,7 +141,7 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     const char status = body.empty() ? 'I' : body[0];
     conn->setTxnStatus(status);
     if (pendingSyncs_ > 0) --pendingSyncs_;
-    if (writeInFlight_ && pendingSyncs_ == 0) {
+    if (writeInFlight_ && pendingSyncs_ == 0 && !batchOpen_) {
       writeInFlight_ = false;
       wrote_ = true;
       lastWriteAt_ = routing::Clock::now();
@@ -160,6 +164,7 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
   if (release) {
     // The next unit may be routed anywhere from now on, even before these bytes are written.
     active_ = nullptr;
+    if (copyWriting_) conn->markBroken();         // our CopyData may still be on its way
     if (result.consumed < n) conn->markBroken();  // unsolicited bytes after ReadyForQuery
   }
   relayFlushing_ = true;

@@ -122,11 +122,15 @@ Task<void> ClientSession::queryLoop() {
 
 Task<bool> ClientSession::flushCopy() {
   if (copyOut_.empty()) co_return true;
-  if (active_) {
+  if (auto conn = active_) {
+    // The COPY may end (an error) while this write is still going: the relay must then not pool
+    // the connection with our bytes still arriving on it (copyWriting_).
+    copyWriting_ = true;
     error_code ec;
-    co_await asio::async_write(active_->socket(), asio::buffer(copyOut_),
+    co_await asio::async_write(conn->socket(), asio::buffer(copyOut_),
                                asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) active_->markBroken();
+    copyWriting_ = false;
+    if (ec) conn->markBroken();
   }
   copyOut_.clear();
   co_return true;
@@ -140,6 +144,8 @@ bool ClientSession::noteExtendedMessage(const Frame& frame, std::string_view raw
     sql::Classification c = sql::classify(parse->query);
     if (parse->statement.empty()) {
       unnamedStatement_ = c;
+      unnamedPending_ = true;  // lives on this backend until bound (it survives Sync)
+      boundUnnamed_ = false;   // this batch brings its own: route it afresh
     } else {
       // Named statements live on one backend until issue #3's per-backend re-preparation:
       // keep the session on the primary backend that holds them.
@@ -155,6 +161,7 @@ bool ClientSession::noteExtendedMessage(const Frame& frame, std::string_view raw
     if (!bind) return false;
     if (skipUntilSync_) return true;
     const sql::Classification* c = &unnamedStatement_;
+    if (bind->statement.empty()) unnamedPending_ = false;
     if (!bind->statement.empty()) {
       auto it = namedStatements_.find(std::string(bind->statement));
       if (it != namedStatements_.end()) c = &it->second;
@@ -172,6 +179,9 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
   if (!copyOut_.empty() && !copyMessage && !co_await flushCopy()) co_return false;
   // (An if-chain, not a switch: g++ 12 miscompiles co_await inside switch cases.)
   const char type = frame.type;
+  if ((type == client::Query || type == client::FunctionCall) && skipUntilSync_) {
+    co_return true;  // PostgreSQL discards everything up to Sync after an error in a batch
+  }
   if (type == client::Query) {
     auto text = decodeQuery(frame.body);
     if (!text) {
@@ -269,7 +279,7 @@ void ClientSession::applyReadYourWrites(routing::SessionView& view,
 // Waits until no reply is outstanding, so pgsplit's own answers keep their place in the stream
 // and the next routing decision sees the transaction state the backend reported.
 Task<void> ClientSession::waitUntilSettled() {
-  while ((busy() || relayFlushing_) && relayRunning_) {
+  while ((pendingSyncs_ > 0 || relayFlushing_) && relayRunning_) {
     clientSignal_.expires_at(asio::steady_timer::time_point::max());
     error_code ec;
     co_await clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -285,13 +295,21 @@ Task<bool> ClientSession::answerLocally(ErrorSpec error) {
 }
 
 Task<bool> ClientSession::submitUnit(bool endsWithSync) {
-  const sql::Classification cls = batchClass_;
+  sql::Classification cls = batchClass_;
   const bool hasStatement = batchHasStatement_;
+  if (!endsWithSync) {
+    // The rest of a batch sent on Flush follows it onto the same backend, whatever it holds: the
+    // first part must therefore go where any statement can run.
+    cls.readOnly = false;
+    if (cls.txnStart == sql::TxnStart::ReadOnly) cls.txnStart = sql::TxnStart::ReadWrite;
+  }
 
   // Pipelining: a unit may follow earlier ones onto the busy active backend if it belongs there;
   // otherwise wait for their replies, which also settles the transaction state.
   bool rideAlong = false;
-  if (active_ && (busy() || relayFlushing_)) {
+  if (active_ && boundUnnamed_) {
+    rideAlong = true;  // an unnamed statement parsed in an earlier unit lives on this backend
+  } else if (active_ && (busy() || relayFlushing_)) {
     if (batchOpen_) {
       rideAlong = true;  // the rest of a batch already partly sent
     } else if (pinned_) {
@@ -368,6 +386,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
   }
 
   noteWriteTarget(cls, *target);
+  boundUnnamed_ = unnamedPending_;  // a Bind in a later unit must follow it to this backend
   if (endsWithSync) ++pendingSyncs_;
   batchOpen_ = !endsWithSync;
   error_code ec;

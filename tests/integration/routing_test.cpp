@@ -206,7 +206,8 @@ TEST(Cancel, CancelRequestStopsTheRunningQueryOnly) {
   EXPECT_EQ(PQresultStatus(r), PGRES_FATAL_ERROR);
   EXPECT_STREQ(PQresultErrorField(r, PG_DIAG_SQLSTATE), "57014");
   PQclear(r);
-  while ((r = PQgetResult(c.get()))) PQclear(r);
+  while ((r = PQgetResult(c.get())))
+    PQclear(r);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   // A stale cancel (nothing running) must not hit the next query.
   ASSERT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
@@ -223,7 +224,8 @@ TEST(Cancel, CancelRequestStopsTheRunningQueryOnly) {
   r = PQgetResult(other.get());
   EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(other.get());
   PQclear(r);
-  while ((r = PQgetResult(other.get()))) PQclear(r);
+  while ((r = PQgetResult(other.get())))
+    PQclear(r);
 }
 
 TEST(Notify, ListenerReceivesNotificationsPromptly) {
@@ -283,7 +285,8 @@ TEST(ReadYourWrites, OwnWriteVisibleWhileReplicasLagThenReadsReturnToReplicas) {
   // A replica really is behind (so the test proves something).
   EXPECT_EQ(replicas[0]->value("SELECT count(*) FROM ryw"), "0");
 
-  for (auto& r : replicas) r->exec("SELECT pg_wal_replay_resume()");
+  for (auto& r : replicas)
+    r->exec("SELECT pg_wal_replay_resume()");
   c.waitForReplicas();
   bool back = false;
   for (int i = 0; i < 50 && !back; ++i) {
@@ -292,6 +295,40 @@ TEST(ReadYourWrites, OwnWriteVisibleWhileReplicasLagThenReadsReturnToReplicas) {
   }
   EXPECT_TRUE(back) << "reads did not return to the replicas after they caught up";
   EXPECT_EQ(app.value("SELECT v FROM ryw WHERE id = 1"), "mine");
+}
+
+}  // namespace
+}  // namespace pgsplit::test
+
+namespace pgsplit::test {
+namespace {
+
+// An unnamed statement survives Sync on its backend: a later Bind must reach that backend, never
+// another client's (which would run the other client's statement with our parameters).
+TEST(Extended, UnnamedStatementPreparedInOneUnitExecutesInTheNext) {
+  Pgsplit proxy;
+  Conn a(proxy.conninfo());
+  Conn b(proxy.conninfo());
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int i = 0; i < 20; ++i) {
+    PGresult* r = PQprepare(a.get(), "", "SELECT 'A' || $1::text", 1, nullptr);
+    ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(a.get());
+    PQclear(r);
+    r = PQprepare(b.get(), "", "SELECT 'B' || $1::text, pg_sleep(0)", 1, nullptr);
+    ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(b.get());
+    PQclear(r);
+    const std::string n = std::to_string(i);
+    const char* params[] = {n.c_str()};
+    r = PQexecPrepared(a.get(), "", 1, params, nullptr, nullptr, 0);
+    ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(a.get());
+    EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "A" + n);
+    EXPECT_EQ(PQnfields(r), 1);
+    PQclear(r);
+    r = PQexecPrepared(b.get(), "", 1, params, nullptr, nullptr, 0);
+    ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(b.get());
+    EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "B" + n);
+    PQclear(r);
+  }
 }
 
 }  // namespace

@@ -101,6 +101,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool skipUntilSync_ = false;  // after an error pgsplit raised itself inside a batch
   std::string copyOut_;         // CopyData gathered for one write to the backend
   sql::Classification unnamedStatement_;
+  bool unnamedPending_ = false;  // an unnamed statement was parsed and not yet bound
+  bool boundUnnamed_ = false;    // ... and the backend it lives on is still attached
+  bool copyWriting_ = false;     // CopyData is being written to the active backend
+  std::string errorState_;       // SQLSTATE text of an error pgsplit answers itself
   std::unordered_map<std::string, sql::Classification> namedStatements_;
 
   // Backends: per node, the one this session holds (session mode, transactions, pins).
