@@ -36,6 +36,17 @@ Task<void> sendCancel(std::string host, std::uint16_t port, std::uint32_t pid,
 }
 }  // namespace
 
+// Appends what the client sent next to in_ (startup phase: small reads). False on EOF or error.
+Task<bool> ClientSession::readMoreStartup() {
+  char chunk[1024];
+  error_code ec;
+  std::size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return false;
+  in_.append(chunk, n);
+  co_return true;
+}
+
 Task<std::optional<Frame>> ClientSession::readStartupPacket() {
   for (;;) {
     FrameResult r = readStartupFrame(std::string_view(in_).substr(inStart_));
@@ -45,12 +56,7 @@ Task<std::optional<Frame>> ClientSession::readStartupPacket() {
       co_await writeClientError({"FATAL", "08P01", "invalid startup packet length"}, true);
       co_return std::nullopt;
     }
-    char chunk[1024];
-    error_code ec;
-    std::size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return std::nullopt;
-    in_.append(chunk, n);
+    if (!co_await readMoreStartup()) co_return std::nullopt;
   }
 }
 
@@ -68,12 +74,7 @@ Task<std::optional<Frame>> ClientSession::readAuthMessage() {
       co_await writeClientError({"FATAL", "08P01", "invalid message during authentication"}, true);
       co_return std::nullopt;
     }
-    char chunk[1024];
-    error_code ec;
-    std::size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return std::nullopt;
-    in_.append(chunk, n);
+    if (!co_await readMoreStartup()) co_return std::nullopt;
   }
 }
 

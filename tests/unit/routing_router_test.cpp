@@ -185,7 +185,8 @@ TEST(ReadYourWrites, ReplicasBehindTheSessionsWriteAreSkipped) {
   ReplicaBalancer b;
   SessionView v;
   v.minReplayLsn = 150;
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(router.route(read(), v, nodes, b).node, 2);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(router.route(read(), v, nodes, b).node, 2);
   v.minReplayLsn = 250;
   EXPECT_EQ(router.route(read(), v, nodes, b).node, 0) << "no replica has it: the primary";
   v.minReplayLsn = 0;

@@ -45,6 +45,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   Task<bool> authenticateScram();
   Task<bool> authenticateMd5();
   Task<bool> welcome();
+  Task<bool> readMoreStartup();
   Task<std::optional<protocol::Frame>> readStartupPacket();
   Task<std::optional<protocol::Frame>> readAuthMessage();
   void forwardCancel(std::uint32_t pid, std::uint32_t secret);
