@@ -1,0 +1,211 @@
+#include "pgsplit/sql/session_effects.hpp"
+
+#include "pgsplit/sql/lexer.hpp"
+
+namespace pgsplit::sql {
+
+namespace {
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// An identifier as PostgreSQL folds it; parameter names fold even when quoted (GUC names compare
+// case-insensitively). "" for forms pgsplit does not decode (U&"...").
+std::string folded(const Token& t, bool isParameter) {
+  std::string out;
+  if (t.kind == TokenKind::QuotedIdentifier) {
+    if (t.text.empty() || t.text.front() != '"') return out;
+    // "Name" keeps its case; "" inside stands for one quote.
+    std::string_view in = t.text.substr(1, t.text.size() >= 2 ? t.text.size() - 2 : 0);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      out.push_back(isParameter ? lower(in[i]) : in[i]);
+      if (in[i] == '"' && i + 1 < in.size() && in[i + 1] == '"') ++i;
+    }
+    return out;
+  }
+  out.reserve(t.text.size());
+  for (char c : t.text)
+    out.push_back(lower(c));
+  return out;
+}
+
+bool isWord(const Token& t, std::string_view lowerKeyword) {
+  return t.kind == TokenKind::Identifier && keywordEquals(t.text, lowerKeyword);
+}
+
+bool isName(const Token& t) {
+  return t.kind == TokenKind::Identifier || t.kind == TokenKind::QuotedIdentifier;
+}
+
+// One statement's tokens (comments skipped), and where it starts and ends in the text.
+struct Statement {
+  std::vector<Token> tokens;
+  std::size_t end = 0;
+};
+
+// A dotted parameter name starting at tokens[i] (a.b.c), folded; advances i past it.
+std::string parameterName(const std::vector<Token>& tokens, std::size_t& i) {
+  std::string name = folded(tokens[i++], true);
+  while (!name.empty() && i + 1 < tokens.size() && tokens[i].kind == TokenKind::Punct &&
+         tokens[i].text == "." && isName(tokens[i + 1])) {
+    std::string part = folded(tokens[i + 1], true);
+    if (part.empty()) return {};
+    name += '.';
+    name += part;
+    i += 2;
+  }
+  return name;
+}
+
+// The parameter a SET or RESET names, starting at tokens[i] ("" if it is not one pgsplit knows);
+// i moves past the name.
+std::string targetOf(const std::vector<Token>& tokens, std::size_t& i) {
+  if (i >= tokens.size() || !isName(tokens[i])) return {};
+  const Token& t = tokens[i];
+  const bool next = i + 1 < tokens.size();
+  if (t.kind == TokenKind::Identifier) {
+    auto special = [&i](std::size_t words, const char* name) {
+      i += words;
+      return std::string(name);
+    };
+    if (keywordEquals(t.text, "time") && next && isWord(tokens[i + 1], "zone"))
+      return special(2, "timezone");
+    if (keywordEquals(t.text, "names")) return special(1, "client_encoding");
+    if (keywordEquals(t.text, "schema")) return special(1, "search_path");
+    if (keywordEquals(t.text, "xml") && next && isWord(tokens[i + 1], "option"))
+      return special(2, "xmloption");
+    if (keywordEquals(t.text, "session") && next && isWord(tokens[i + 1], "authorization"))
+      return special(2, "session_authorization");
+  }
+  return parameterName(tokens, i);
+}
+
+// SET x TO DEFAULT (SET TIME ZONE DEFAULT / LOCAL): the value from tokens[i] on resets.
+bool setsDefault(const std::vector<Token>& tokens, std::size_t i, std::string_view name) {
+  if (i < tokens.size() &&
+      (isWord(tokens[i], "to") || (tokens[i].kind == TokenKind::Operator && tokens[i].text == "=")))
+    ++i;
+  if (i + 1 != tokens.size()) return false;
+  return isWord(tokens[i], "default") || (name == "timezone" && isWord(tokens[i], "local"));
+}
+
+void effectsOf(const Statement& st, std::string_view text, std::vector<SessionEffect>& out) {
+  const auto& tk = st.tokens;
+  if (tk.empty() || tk[0].kind != TokenKind::Identifier) return;
+  const Token& first = tk[0];
+  if (keywordEquals(first.text, "set")) {
+    std::size_t i = 1;
+    if (i < tk.size() && isWord(tk[i], "local")) return;  // ends with the transaction
+    if (i < tk.size() && isWord(tk[i], "session")) {
+      if (i + 1 < tk.size() && isWord(tk[i + 1], "characteristics")) {
+        out.push_back({EffectKind::Unsupported, "session characteristics", {}});
+        return;
+      }
+      if (!(i + 1 < tk.size() && isWord(tk[i + 1], "authorization"))) ++i;  // SET SESSION x = y
+    }
+    if (i < tk.size() && (isWord(tk[i], "transaction") || isWord(tk[i], "constraints"))) return;
+    std::string name = targetOf(tk, i);
+    if (name.empty()) return;
+    if (setsDefault(tk, i, name)) {
+      out.push_back({EffectKind::Reset, std::move(name), {}});  // back to the session default
+      return;
+    }
+    out.push_back({EffectKind::Set, std::move(name),
+                   std::string(text.substr(first.offset, st.end - first.offset))});
+    return;
+  }
+  if (keywordEquals(first.text, "reset")) {
+    if (tk.size() > 1 && isWord(tk[1], "all")) {
+      out.push_back({EffectKind::ResetAll, {}, {}});
+      return;
+    }
+    std::size_t i = 1;
+    std::string name = targetOf(tk, i);
+    if (!name.empty()) out.push_back({EffectKind::Reset, std::move(name), {}});
+    return;
+  }
+  if (keywordEquals(first.text, "discard")) {
+    if (tk.size() > 1 && isWord(tk[1], "all")) out.push_back({EffectKind::DiscardAll, {}, {}});
+    return;
+  }
+  if (keywordEquals(first.text, "deallocate")) {
+    std::size_t i = 1;
+    if (i + 1 < tk.size() && isWord(tk[i], "prepare")) ++i;  // (a statement may be called prepare)
+    if (i >= tk.size() || !isName(tk[i])) return;
+    if (isWord(tk[i], "all")) {
+      out.push_back({EffectKind::DeallocateAll, {}, {}});
+      return;
+    }
+    std::string name = folded(tk[i], false);
+    if (!name.empty()) out.push_back({EffectKind::Deallocate, std::move(name), {}});
+  }
+}
+
+}  // namespace
+
+std::vector<SessionEffect> sessionEffects(std::string_view text) {
+  std::vector<SessionEffect> out;
+  Lexer lexer(text);
+  Statement st;
+  auto flush = [&] {
+    if (st.tokens.empty()) return;
+    const Token& last = st.tokens.back();
+    st.end = last.offset + last.text.size();
+    effectsOf(st, text, out);
+    st.tokens.clear();
+  };
+  for (;;) {
+    Token t = lexer.next();
+    if (t.kind == TokenKind::Error) return out;  // unlexable: the server will refuse it too
+    if (t.kind == TokenKind::End) {
+      flush();
+      return out;
+    }
+    if (t.kind == TokenKind::Semicolon) {
+      flush();
+      continue;
+    }
+    st.tokens.push_back(t);
+  }
+}
+
+bool mentionsDiscardOrDeallocate(std::string_view text) {
+  auto has = [&](std::string_view word) {
+    if (text.size() < word.size()) return false;
+    for (std::size_t i = 0; i + word.size() <= text.size(); ++i) {
+      std::size_t k = 0;
+      while (k < word.size() && lower(text[i + k]) == word[k])
+        ++k;
+      if (k == word.size()) return true;
+    }
+    return false;
+  };
+  return has("discard") || has("deallocate");
+}
+
+std::string startupSettingSql(std::string_view name, std::string_view value) {
+  // E'' with every backslash and quote doubled reads the same whatever standard_conforming_strings
+  // says; the name is checked by plausibleParameterName before it gets here.
+  std::string sql = "SELECT pg_catalog.set_config('";
+  sql.append(name);
+  sql += "', E'";
+  for (char c : value) {
+    if (c == '\\' || c == '\'') sql.push_back(c);
+    sql.push_back(c);
+  }
+  sql += "', false)";
+  return sql;
+}
+
+bool plausibleParameterName(std::string_view name) {
+  if (name.empty() || name.size() > 63 * 2 + 1) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return name.front() != '.' && name.back() != '.';
+}
+
+}  // namespace pgsplit::sql
