@@ -1,0 +1,145 @@
+#pragma once
+// The replies of one backend, matched to the requests that caused them. pgsplit sometimes sends
+// requests the client did not (a Parse of a statement this backend lacks, the SETs that bring the
+// backend in line with the client's settings, a Close to make room) and answers some of the
+// client's itself (a Parse the backend already holds, a Close of a statement that stays cached).
+// ReplyStream keeps the queue of replies still expected, in order, and, scanning only message
+// headers, relays what the client asked for in bulk, drops the replies it did not ask for, and
+// inserts pgsplit's own answers at their place. Pure: no I/O, no clock, byte-level testable.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgsplit/backend/server_state.hpp"
+
+namespace pgsplit::session {
+
+// One request whose reply is still to come, in the order the requests went out.
+struct PendingReply {
+  // The frontend message: 'P' Parse, 'B' Bind, 'D' Describe, 'E' Execute, 'C' Close, 'S' Sync,
+  // 'Q' Query, 'F' FunctionCall.
+  char request = 0;
+  bool forClient = true;        // false: pgsplit's own request; its replies are dropped
+  bool errorAsNotice = false;   // (pgsplit's own) an error reaches the client as a notice
+  bool carriesEffects = false;  // (Sync/Query) its unit's session effects wait in the session
+  // Not sent: pgsplit answers it itself, in order: '1' ParseComplete, '3' CloseComplete, or 'E'
+  // (payload is the whole ErrorResponse).
+  char synthetic = 0;
+  backend::StatementRef statement;  // the named statement this request prepares or closes
+  std::string clientName;           // the client's name for it (client Parse/Close)
+  std::string payload;
+};
+
+class ReplyListener {
+ public:
+  // ReadyForQuery ended `entry` (a Sync, Query or FunctionCall); failed: an ErrorResponse came
+  // since the previous ReadyForQuery. True stops the scan right after this message.
+  virtual bool readyForQuery(const PendingReply& entry, char status, bool failed) = 0;
+  // A request with a statement did not take effect: it failed, or was skipped after an error.
+  virtual void statementFailed(const PendingReply& entry) = 0;
+  // CommandComplete of a client request (tag without its NUL).
+  virtual void commandComplete(std::string_view tag) = 0;
+  // The backend entered COPY FROM STDIN. syncQueued: the request was an extended-protocol Execute
+  // whose Sync was already sent: the server ignores that Sync (it reads CopyData now) and answers
+  // the next one with the ReadyForQuery that Sync expects.
+  virtual void copyInStarted(bool syncQueued) = 0;
+  // Every ErrorResponse for a request (body complete), before it is relayed.
+  virtual void errorResponse(std::string_view body, const PendingReply& entry) = 0;
+
+ protected:
+  ~ReplyListener() = default;
+};
+
+// A FIFO on a reused array: no allocation per request once warm.
+template <typename T>
+class RingQueue {
+ public:
+  bool empty() const { return size_ == 0; }
+  std::size_t size() const { return size_; }
+  T& front() { return items_[head_]; }
+  T& operator[](std::size_t i) { return items_[(head_ + i) & (items_.size() - 1)]; }
+  void push(T item) {
+    if (size_ == items_.size()) grow();
+    items_[(head_ + size_) & (items_.size() - 1)] = std::move(item);
+    ++size_;
+  }
+  T pop() {
+    T item = std::move(items_[head_]);
+    items_[head_] = T{};
+    head_ = (head_ + 1) & (items_.size() - 1);
+    --size_;
+    return item;
+  }
+  void clear() {
+    while (!empty())
+      pop();
+  }
+
+ private:
+  void grow() {
+    std::vector<T> bigger(items_.empty() ? 16 : items_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i)
+      bigger[i] = std::move((*this)[i]);
+    items_ = std::move(bigger);
+    head_ = 0;
+  }
+  std::vector<T> items_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
+class ReplyStream {
+ public:
+  // Interesting messages (ReadyForQuery, ErrorResponse, CommandComplete) up to this size are
+  // never split: process() leaves a partial one unconsumed for the caller to carry over.
+  static constexpr std::size_t kMaxCarry = 8192;
+
+  explicit ReplyStream(std::size_t maxMessageLength = 1u << 30) : maxLength_(maxMessageLength) {}
+
+  enum class Status : std::uint8_t { Ok, Stopped, Malformed };
+  struct Result {
+    Status status = Status::Ok;
+    // Bytes of chunk processed; the rest (a partial message) must be given again with more bytes.
+    std::size_t consumed = 0;
+    // The client gets `out` instead of chunk[0, consumed).
+    bool rewritten = false;
+  };
+
+  // Records a request sent to the backend, or answered by pgsplit (synthetic), in stream order.
+  // False: the backend is skipping to Sync after an error, so the request gets no reply at all
+  // (as PostgreSQL does); the caller undoes what it did for it.
+  // Moves from entry only when it returns true.
+  bool push(PendingReply&& entry);
+
+  // Processes backend bytes: notifies the listener, and says what the client gets.
+  Result process(std::string_view chunk, std::string& out, ReplyListener& listener);
+
+  // At a message boundary with pgsplit's own answers at the head of the queue (nothing from the
+  // backend comes before them): appends them to out. True if it did.
+  bool takeSynthetic(std::string& out, ReplyListener& listener);
+
+  bool idle() const { return queue_.empty() && remaining_ == 0; }
+  bool atBoundary() const { return remaining_ == 0; }
+  std::size_t pending() const { return queue_.size(); }
+  void reset();
+
+ private:
+  enum class Action : std::uint8_t { Forward, Drop, AsNotice, Confused };
+  Action decide(char type, std::string_view body, bool whole, ReplyListener& l, bool& stop);
+  bool headIsSynthetic() { return !queue_.empty() && queue_.front().synthetic != 0; }
+  void emitSynthetic(std::string& out, ReplyListener& l);
+  // An error ended an extended-protocol request: it and everything up to the Sync get no reply.
+  void skipToSync(ReplyListener& l);
+  void popTerminated(char request);
+
+  std::size_t maxLength_;
+  RingQueue<PendingReply> queue_;
+  std::size_t remaining_ = 0;  // body bytes of the current message still to come
+  bool dropping_ = false;      // ... and they are dropped
+  bool failed_ = false;        // an error since the last ReadyForQuery
+  bool skipping_ = false;      // the backend discards requests until the next Sync we send
+};
+
+}  // namespace pgsplit::session
