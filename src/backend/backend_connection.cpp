@@ -50,6 +50,7 @@ void failWith(LoginFailure& failure, std::string sqlstate, std::string text) {
 Task<BackendConnection::Ptr> BackendConnection::connect(LoginParams params, LoginFailure& failure) {
   auto ex = co_await asio::this_coro::executor;
   auto conn = std::make_shared<BackendConnection>(ex, params.nodeIndex);
+  conn->state_.prepared.setCapacity(params.maxPreparedStatements);
   bool ok = co_await conn->login(params, failure);
   if (!ok) {
     error_code ignored;

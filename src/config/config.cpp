@@ -38,7 +38,7 @@ constexpr std::array kServerKeys{"listen"sv,
                                  "startup_timeout_ms"sv,
                                  "max_client_connections"sv};
 constexpr std::array kPoolKeys{"mode"sv, "max_server_connections"sv, "connect_timeout_ms"sv,
-                               "checkout_timeout_ms"sv};
+                               "checkout_timeout_ms"sv, "max_prepared_statements"sv};
 constexpr std::array kNodeKeys{"name"sv, "host"sv, "port"sv, "role"sv, "weight"sv};
 constexpr std::array kUserKeys{"name"sv, "password"sv};
 constexpr std::array kLogKeys{"level"sv};
@@ -257,6 +257,7 @@ class Validator {
     readInt(t, "max_server_connections", 1, kMaxServerConnections, p.maxServerConnections);
     readInt(t, "connect_timeout_ms", 1, kMaxTimeoutMs, p.connectTimeoutMs);
     readInt(t, "checkout_timeout_ms", 1, kMaxTimeoutMs, p.checkoutTimeoutMs);
+    readInt(t, "max_prepared_statements", 1, 100000, p.maxPreparedStatements);
   }
 
   void readLog(const toml::table& t) {

@@ -1,4 +1,6 @@
 // ClientSession: backends, the relay of their replies, and writes to the client.
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include "pgsplit/protocol/messages.hpp"
@@ -60,13 +62,14 @@ Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
 }
 
 void ClientSession::attach(BackendConnection::Ptr conn) {
-  conn->scanner().reset();
+  replies_.reset();
+  carry_ = 0;
   active_ = std::move(conn);
   relaySignal_.cancel();
 }
 
 bool ClientSession::releasable(char status) const {
-  return status == 'I' && !pinned_ && !sessionMode_ && !unnamedPending_;
+  return status == 'I' && !pinned_ && !sessionMode_ && !unnamedPending_ && replies_.pending() == 0;
 }
 
 void ClientSession::wake() {
@@ -106,13 +109,15 @@ Task<void> ClientSession::relay(std::shared_ptr<ClientSession> self) {
   self->clientSignal_.cancel();
 }
 
-// One read from the active backend, scanned and forwarded in bulk. False: the session must end.
+// One read from the active backend, matched to the requests and forwarded in bulk. False: the
+// session must end.
 Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
   std::string& buf = conn->readBuffer();
   if (buf.size() < kRelayBuffer) buf.resize(kRelayBuffer);
   error_code ec;
   std::size_t n = co_await conn->socket().async_read_some(
-      asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      asio::buffer(buf.data() + carry_, buf.size() - carry_),
+      asio::redirect_error(asio::use_awaitable, ec));
   if (state_ == State::Closed) co_return false;
   if (active_ != conn) {
     // Parked (session mode switched nodes) while we waited. Bytes now would be unsolicited.
@@ -124,7 +129,7 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     spdlog::warn("[c{}] lost server connection to node {}: {}", id_, name, ec.message());
     conn->markBroken();
     active_ = nullptr;
-    const bool boundary = conn->scanner().atBoundary();
+    const bool boundary = replies_.atBoundary() && carry_ == 0;
     pools_[conn->nodeIndex()]->release(std::move(conn));
     // We cannot know whether the unit in flight took effect: the client must not assume either
     // way, so the session ends with a clear error, as when a server connection drops.
@@ -134,46 +139,140 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     co_return false;
   }
 
-  std::string_view chunk(buf.data(), n);
-  bool release = false;
-  auto result = conn->scanner().scan(chunk, [&](char type, std::string_view body) {
-    if (type != server::ReadyForQuery) return false;
-    const char status = body.empty() ? 'I' : body[0];
-    conn->setTxnStatus(status);
-    if (pendingSyncs_ > 0) --pendingSyncs_;
-    if (writeInFlight_ && pendingSyncs_ == 0 && !batchOpen_) {
-      writeInFlight_ = false;
-      wrote_ = true;
-      lastWriteAt_ = routing::Clock::now();
-      requiredLsn_ = 0;
-    }
-    if (pendingSyncs_ == 0 && !batchOpen_ && releasable(status)) {
-      release = true;
-      return true;
-    }
-    return false;
-  });
-  if (result.status == StreamScanner::Status::Malformed) {
-    spdlog::error("[c{}] node {} sent a malformed message; closing", id_,
+  std::string_view chunk(buf.data(), carry_ + n);
+  releaseAfterScan_ = false;
+  const ReplyStream::Result result = replies_.process(chunk, relayOut_, *this);
+  std::string_view out =
+      result.rewritten ? std::string_view(relayOut_) : chunk.substr(0, result.consumed);
+  if (result.status == ReplyStream::Status::Malformed) {
+    spdlog::error("[c{}] node {} sent a malformed or unexpected message; closing", id_,
                   runtime_.config->nodes[conn->nodeIndex()].name);
     conn->markBroken();
     active_ = nullptr;
     pools_[conn->nodeIndex()]->release(std::move(conn));
+    if (co_await writeClient(out))
+      co_await writeClientError(
+          {"FATAL", "08P01", "pgsplit: the server sent a reply it could not match"}, true);
     co_return false;
   }
+  const bool release = releaseAfterScan_;
   if (release) {
     // The next unit may be routed anywhere from now on, even before these bytes are written.
     active_ = nullptr;
-    if (copyWriting_) conn->markBroken();         // our CopyData may still be on its way
-    if (result.consumed < n) conn->markBroken();  // unsolicited bytes after ReadyForQuery
+    if (copyWriting_) conn->markBroken();                    // our CopyData may still be on its way
+    if (result.consumed < chunk.size()) conn->markBroken();  // unsolicited bytes after it
   }
   relayFlushing_ = true;
-  const bool ok = co_await writeClient(chunk.substr(0, result.consumed));
+  const bool ok = out.empty() || co_await writeClient(out);
   relayFlushing_ = false;
-  if (release) pools_[conn->nodeIndex()]->release(std::move(conn));
+  if (release) {
+    carry_ = 0;
+    pools_[conn->nodeIndex()]->release(std::move(conn));
+  } else {
+    // A partial message waits at the start of the buffer for the rest.
+    carry_ = chunk.size() - result.consumed;
+    if (carry_ > 0) std::memmove(buf.data(), buf.data() + result.consumed, carry_);
+  }
   clientSignal_.cancel();
   co_return ok;
 }
+
+// --- what the replies mean (ReplyListener) ---
+
+bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool failed) {
+  BackendConnection* conn = active_.get();
+  if (conn) conn->setTxnStatus(status);
+  if (!entry.forClient) {
+    // pgsplit's own settings SQL. If it failed the client was told (as a notice); the backend's
+    // settings are unknown now and get RESET ALL before the next unit.
+    if (failed && conn) {
+      spdlog::warn("[c{}] could not apply the client's settings on node {}", id_,
+                   runtime_.config->nodes[conn->nodeIndex()].name);
+      conn->state().settingsUnknown = true;
+    }
+    return false;
+  }
+  copyIn_ = false;
+  if (entry.carriesEffects && !unitEffects_.empty()) {
+    auto& effects = unitEffects_.front();
+    txnEffects_.insert(txnEffects_.end(), std::make_move_iterator(effects.begin()),
+                       std::make_move_iterator(effects.end()));
+    unitEffects_.pop_front();
+  }
+  if (failed) txnTainted_ = true;
+  if (status == 'I') {
+    // The transaction (explicit or implicit) is over: its settings stand if it committed.
+    if (!txnEffects_.empty()) {
+      if (!txnTainted_) {
+        applyEffects(txnEffects_, conn);
+      } else if (conn) {
+        conn->state().settingsUnknown = true;  // rolled back, maybe partly: start clean
+      }
+      txnEffects_.clear();
+    }
+    txnTainted_ = false;
+  }
+  if (pendingSyncs_ > 0) --pendingSyncs_;
+  if (writeInFlight_ && pendingSyncs_ == 0 && !batchOpen_) {
+    writeInFlight_ = false;
+    wrote_ = true;
+    lastWriteAt_ = routing::Clock::now();
+    requiredLsn_ = 0;
+    if (status != 'I') txnWrote_ = true;
+  }
+  if (status == 'I' && txnWrote_) {
+    // The transaction that wrote is over: its commit is what later reads must see.
+    txnWrote_ = false;
+    wrote_ = true;
+    lastWriteAt_ = routing::Clock::now();
+    requiredLsn_ = 0;
+  }
+  if (pendingSyncs_ == 0 && !batchOpen_ && releasable(status)) {
+    releaseAfterScan_ = true;
+    return true;
+  }
+  return false;
+}
+
+void ClientSession::statementFailed(const PendingReply& entry) {
+  // The optimistic bookkeeping done when the request went out is undone.
+  backend::ServerState* st = active_ ? &active_->state() : nullptr;
+  if (entry.request == client::Parse) {
+    if (entry.synthetic == 0 && st) st->prepared.erase(entry.statement.get());
+    if (entry.forClient && !entry.clientName.empty()) {
+      auto it = statements_.find(entry.clientName);
+      if (it != statements_.end() && it->second == entry.statement) statements_.erase(it);
+    }
+  } else if (entry.request == client::Close) {
+    if (entry.synthetic == 0 && st) st->prepared.restore(entry.statement);
+    if (entry.forClient && !entry.clientName.empty())
+      statements_.emplace(entry.clientName, entry.statement);
+  }
+}
+
+void ClientSession::commandComplete(std::string_view tag) {
+  if (tag.starts_with("ROLLBACK")) {
+    txnTainted_ = true;  // (ROLLBACK TO SAVEPOINT too: which SETs survive is not tracked)
+    return;
+  }
+  if (!active_) return;
+  // The server's word on statements that clear its state, however they were spelt.
+  auto& st = active_->state();
+  if (tag == "DISCARD ALL") {
+    st.prepared.clear();
+    st.settings.clear();
+    st.syncedSession = 0;
+  } else if (tag == "DEALLOCATE ALL") {
+    st.prepared.clear();
+  }
+}
+
+void ClientSession::copyInStarted(bool syncQueued) {
+  copyIn_ = true;
+  absorbSync_ = syncQueued;
+}
+
+void ClientSession::errorResponse(std::string_view, const PendingReply&) {}
 
 Task<bool> ClientSession::writeClient(std::string_view bytes) {
   while (writing_) {

@@ -11,23 +11,6 @@ using namespace protocol;
 
 namespace {
 constexpr std::size_t kCopyFlushBytes = 64 * 1024;
-
-// Folds one statement's classification into the unit's: the unit may use a replica only if every
-// statement may; anything that pins or starts a transaction carries over.
-void merge(sql::Classification& unit, const sql::Classification& c, bool first) {
-  if (first) {
-    unit = c;
-    return;
-  }
-  if (unit.readOnly && !c.readOnly) unit.reason = c.reason;
-  unit.readOnly = unit.readOnly && c.readOnly;
-  if (c.txnStart == sql::TxnStart::ReadWrite || unit.txnStart == sql::TxnStart::None)
-    unit.txnStart = c.txnStart;
-  unit.pins = unit.pins || c.pins;
-  unit.setsSessionState = unit.setsSessionState || c.setsSessionState;
-  if (unit.hint == sql::Hint::None) unit.hint = c.hint;
-  unit.statements = static_cast<std::uint16_t>(unit.statements + c.statements);
-}
 }  // namespace
 
 ClientSession::ClientSession(WorkerContext& worker, tcp::socket socket)
@@ -136,50 +119,14 @@ Task<bool> ClientSession::flushCopy() {
   co_return true;
 }
 
-// Parse and Bind join the batch; their statements decide its route. False: malformed.
-bool ClientSession::noteExtendedMessage(const Frame& frame, std::string_view raw) {
-  if (frame.type == client::Parse) {
-    auto parse = decodeParse(frame.body);
-    if (!parse) return false;
-    sql::Classification c = sql::classify(parse->query);
-    if (parse->statement.empty()) {
-      unnamedStatement_ = c;
-      unnamedPending_ = true;  // lives on this backend until bound (it survives Sync)
-      boundUnnamed_ = false;   // this batch brings its own: route it afresh
-    } else {
-      // Named statements live on one backend until issue #3's per-backend re-preparation:
-      // keep the session on the primary backend that holds them.
-      namedStatements_[std::string(parse->statement)] = c;
-      c.pins = true;
-      c.readOnly = false;
-      c.reason = "pin: named prepared statement";
-    }
-    if (skipUntilSync_) return true;
-    merge(batchClass_, c, !batchHasStatement_);
-  } else {
-    auto bind = decodeBindHead(frame.body);
-    if (!bind) return false;
-    if (skipUntilSync_) return true;
-    const sql::Classification* c = &unnamedStatement_;
-    if (bind->statement.empty()) unnamedPending_ = false;
-    if (!bind->statement.empty()) {
-      auto it = namedStatements_.find(std::string(bind->statement));
-      if (it != namedStatements_.end()) c = &it->second;
-    }
-    merge(batchClass_, *c, !batchHasStatement_);
-  }
-  batchHasStatement_ = true;
-  batch_.append(raw);
-  return true;
-}
-
 Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
   const bool copyMessage = frame.type == client::CopyData || frame.type == client::CopyDone ||
                            frame.type == client::CopyFail;
   if (!copyOut_.empty() && !copyMessage && !co_await flushCopy()) co_return false;
   // (An if-chain, not a switch: g++ 12 miscompiles co_await inside switch cases.)
   const char type = frame.type;
-  if ((type == client::Query || type == client::FunctionCall) && skipUntilSync_) {
+  const bool skipping = skipUntilSync_ || batchSkipping_;
+  if ((type == client::Query || type == client::FunctionCall) && skipping) {
     co_return true;  // PostgreSQL discards everything up to Sync after an error in a batch
   }
   if (type == client::Query) {
@@ -189,49 +136,51 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
       co_await writeClientError({"FATAL", "08P01", "invalid Query message"}, true);
       co_return false;
     }
+    if (batchOps_.empty() && sql::mentionsDiscardOrDeallocate(*text) &&
+        co_await answerDeallocate(*text))
+      co_return true;
     // A Query ends any extended batch left open without Sync.
-    merge(batchClass_, sql::classify(*text), !batchHasStatement_);
-    batchHasStatement_ = true;
-    batch_.append(raw);
+    sql::Classification c = sql::classify(*text);
+    noteStatement(c);
+    noteExecution(c, noteEffects(*text, c));
+    addOp(client::Query, raw);
     co_return co_await submitUnit(true);
   }
-  if (type == client::Parse || type == client::Bind) {
-    if (!noteExtendedMessage(frame, raw)) {
+  if (type == client::Parse || type == client::Bind || type == client::Describe ||
+      type == client::Close) {
+    const bool ok = type == client::Parse  ? noteParse(frame, raw)
+                    : type == client::Bind ? noteBind(frame, raw)
+                                           : noteDescribeOrClose(frame, raw);
+    if (!ok) {
       co_await waitUntilSettled();
-      co_await writeClientError({"FATAL", "08P01", "invalid Parse or Bind message"}, true);
+      co_await writeClientError({"FATAL", "08P01",
+                                 std::string("invalid ") +
+                                     (type == client::Parse  ? "Parse"
+                                      : type == client::Bind ? "Bind"
+                                                             : "Describe or Close") +
+                                     " message"},
+                                true);
       co_return false;
     }
     co_return true;
   }
-  if (type == client::Describe || type == client::Execute || type == client::Close) {
-    if (!skipUntilSync_) batch_.append(raw);
+  if (type == client::Execute) {
+    if (!skipping) addOp(client::Execute, raw);
     co_return true;
   }
   if (type == client::Flush) {
-    if (skipUntilSync_) co_return true;
-    batch_.append(raw);
+    if (skipUntilSync_ || batchOps_.empty()) co_return true;
+    addOp(client::Flush, raw);
     co_return co_await submitUnit(false);
   }
-  if (type == client::Sync) {
-    if (skipUntilSync_) {
-      skipUntilSync_ = false;
-      batch_.clear();
-      batchClass_ = {};
-      batchHasStatement_ = false;
-      co_await waitUntilSettled();
-      scratch_.clear();
-      writeReadyForQuery(scratch_, active_ ? active_->txnStatus() : 'I');
-      co_return co_await writeClient(scratch_);
-    }
-    batch_.append(raw);
-    co_return co_await submitUnit(true);
-  }
+  if (type == client::Sync) co_return co_await handleSync(raw);
   if (type == client::FunctionCall) {
     sql::Classification c;  // unknown: a write
     c.reason = "write: function call message";
-    merge(batchClass_, c, !batchHasStatement_);
-    batchHasStatement_ = true;
-    batch_.append(raw);
+    c.statements = 1;
+    noteStatement(c);
+    noteExecution(c, 0);
+    addOp(client::FunctionCall, raw);
     co_return co_await submitUnit(true);
   }
   if (copyMessage) {
@@ -239,6 +188,7 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
     // Gathered and written in bulk when the input buffer runs dry (see queryLoop).
     if (!active_ || !busy()) co_return true;
     copyOut_.append(raw);
+    if (type != client::CopyData) copyIn_ = false;  // CopyDone, CopyFail end the copy
     if (copyOut_.size() >= kCopyFlushBytes) co_return co_await flushCopy();
     co_return true;
   }
@@ -250,6 +200,32 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
                                  std::to_string(static_cast<unsigned char>(frame.type))},
                             true);
   co_return false;
+}
+
+Task<bool> ClientSession::handleSync(std::string_view raw) {
+  if (skipUntilSync_) {
+    skipUntilSync_ = false;
+    batchSkipping_ = false;
+    clearBatch();
+    co_await waitUntilSettled();
+    scratch_.clear();
+    writeReadyForQuery(scratch_, active_ ? active_->txnStatus() : 'I');
+    co_return co_await writeClient(scratch_);
+  }
+  if ((copyIn_ || absorbSync_) && active_ && batchOps_.empty()) {
+    // The server ignores a Sync during COPY FROM STDIN; after an extended-protocol copy, its
+    // ReadyForQuery answers the Sync the client sent with the Execute (already expected).
+    if (!copyIn_) absorbSync_ = false;
+    error_code ec;
+    co_await asio::async_write(active_->socket(), asio::buffer(raw.data(), raw.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec && active_) active_->markBroken();
+    co_return true;
+  }
+  addOp(client::Sync, raw);
+  const bool ok = co_await submitUnit(true);
+  batchSkipping_ = false;
+  co_return ok;
 }
 
 void ClientSession::noteWriteTarget(const sql::Classification& cls,
@@ -325,13 +301,15 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
 
   backend::BackendConnection::Ptr target = rideAlong ? active_ : nullptr;
   if (!target) {
-    if (!hasStatement && active_ == nullptr && endsWithSync && batch_.size() == 5) {
-      // A lone Sync with nothing to sync: answer it here.
-      batch_.clear();
-      batchClass_ = {};
+    if (endsWithSync && answerableLocally()) {
+      // A lone Sync, or Closes of statements the client forgets: nothing for a server to do.
       scratch_.clear();
+      for (std::size_t i = 0; i + 1 < batchOps_.size(); ++i)
+        scratch_.append("3\0\0\0\4", 5);
       writeReadyForQuery(scratch_, 'I');
-      co_return co_await writeClient(scratch_);
+      clearBatch();
+      std::string bytes = std::move(scratch_);
+      co_return co_await writeClient(bytes);
     }
     routing::SessionView view;
     if (active_) {
@@ -358,9 +336,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
       spdlog::debug("[c{}] route -> none: {}", id_, d.reason);
     }
     if (!target) {
-      batch_.clear();
-      batchClass_ = {};
-      batchHasStatement_ = false;
+      abandonBatch();
       if (!endsWithSync) skipUntilSync_ = true;
       if (!co_await answerLocally(err)) co_return false;
       if (endsWithSync) {
@@ -371,34 +347,53 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
       co_return true;
     }
   }
-  if ((cls.pins || cls.setsSessionState) && !pinned_) {
+  if (cls.pins && !pinned_) {
     const auto& snap = worker_.nodes();
     if (snap.nodes[target->nodeIndex()].role == routing::Role::Primary) {
-      // Until issue #3 replays session state on every backend, state the proxy cannot move
-      // keeps the client on this primary backend.
       spdlog::info("[c{}] session pinned to node {}: {}", id_, snap.nodes[target->nodeIndex()].name,
-                   cls.pins ? cls.reason : "session state: SET");
+                   cls.reason);
       pinned_ = true;
+      pinReason_ = cls.reason;
     } else {
-      // Session state left on a replica backend (SET inside BEGIN READ ONLY): never pool it.
+      // State pgsplit cannot move left on a replica backend (inside BEGIN READ ONLY): never
+      // pool that connection.
       target->markBroken();
     }
   }
 
-  noteWriteTarget(cls, *target);
+  if (batchWrites_) noteWriteTarget(cls, *target);
+  batchWrites_ = false;
   boundUnnamed_ = unnamedPending_;  // a Bind in a later unit must follow it to this backend
+  co_return co_await writeUnit(std::move(target), endsWithSync);
+}
+
+Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync) {
+  wire_.clear();
+  // An idle backend is brought in line with the client's settings first, in the same write.
+  if (replies_.pending() == 0 && replies_.atBoundary() && !batchOpen_ && target->txnStatus() == 'I')
+    syncSettings(*target);
+  const bool rewritten = renderBatch(*target, endsWithSync);
   if (endsWithSync) ++pendingSyncs_;
   batchOpen_ = !endsWithSync;
+  std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(batch_);
   error_code ec;
-  co_await asio::async_write(target->socket(), asio::buffer(batch_),
+  co_await asio::async_write(target->socket(), asio::buffer(out.data(), out.size()),
                              asio::redirect_error(asio::use_awaitable, ec));
-  batch_.clear();
-  batchClass_ = {};
-  batchHasStatement_ = false;
+  clearBatch();
   if (ec) {
     target->markBroken();
     error_code ignored;
     target->socket().close(ignored);  // the relay sees it and reports to the client
+    co_return true;
+  }
+  // pgsplit's own answers at the head of the reply queue (nothing from the server precedes
+  // them) go out now; otherwise the relay writes them at their place.
+  if (active_ == target) {
+    synthOut_.clear();
+    if (replies_.takeSynthetic(synthOut_, *this)) {
+      std::string bytes = std::move(synthOut_);
+      co_return co_await writeClient(bytes);
+    }
   }
   co_return true;
 }

@@ -15,6 +15,56 @@ using namespace protocol;
 namespace {
 constexpr std::size_t kMaxAuthMessage = 8192;
 
+// The `options` startup parameter's settings: "-c name=value" or "--name=value", separated by
+// spaces, a backslash escaping the next character (PostgreSQL's pg_split_opts).
+std::vector<std::pair<std::string, std::string>> settingsFromOptions(std::string_view options) {
+  std::vector<std::string> words;
+  std::string word;
+  bool inWord = false;
+  for (std::size_t i = 0; i < options.size(); ++i) {
+    char c = options[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      if (inWord) words.push_back(std::move(word));
+      word.clear();
+      inWord = false;
+      continue;
+    }
+    if (c == '\\' && i + 1 < options.size()) c = options[++i];
+    word.push_back(c);
+    inWord = true;
+  }
+  if (inWord) words.push_back(std::move(word));
+
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&out](std::string_view setting) {
+    auto eq = setting.find('=');
+    if (eq == std::string_view::npos || eq == 0) return;
+    std::string name(setting.substr(0, eq));
+    for (char& c : name)
+      if (c == '-') c = '_';
+    out.emplace_back(std::move(name), std::string(setting.substr(eq + 1)));
+  };
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    std::string_view w = words[i];
+    if (w == "-c" && i + 1 < words.size())
+      add(words[++i]);
+    else if (w.starts_with("-c"))
+      add(w.substr(2));
+    else if (w.starts_with("--"))
+      add(w.substr(2));
+  }
+  return out;
+}
+
+bool sameParameter(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
 Task<void> sendCancel(std::string host, std::uint16_t port, std::uint32_t pid,
                       std::uint32_t secret) {
   auto ex = co_await asio::this_coro::executor;
@@ -136,12 +186,19 @@ Task<bool> ClientSession::startup() {
       co_return false;
     }
     for (const auto& [name, value] : packet->parameters) {
-      if (name == "user")
+      if (name == "user") {
         user_ = value;
-      else if (name == "database")
+      } else if (name == "database") {
         database_ = value;
-      else if (name == "application_name")
-        applicationName_ = value;
+      } else if (name == "options") {
+        for (const auto& [n, v] : settingsFromOptions(value))
+          noteStartupParameter(n, v);
+      } else if (name == "replication" || name.starts_with("_pq_.")) {
+        // Replication connections and protocol extensions are not settings to replay.
+      } else {
+        if (name == "application_name") applicationName_ = value;
+        noteStartupParameter(name, value);
+      }
     }
     if (user_.empty()) {
       co_await writeClientError(
@@ -302,6 +359,10 @@ Task<bool> ClientSession::welcome() {
     // The client talks to "one server" that accepts writes.
     if (name == "in_hot_standby" || name == "default_transaction_read_only") v = "off";
     if (name == "application_name") v = applicationName_;
+    // What the client asked for at startup is what its backends will have (syncSettings);
+    // report it as given, as PgBouncer does.
+    for (const auto& [asked, askedValue] : startupParameters_)
+      if (sameParameter(asked, name)) v = askedValue;
     writeParameterStatus(scratch_, name, v);
   }
   auto [pid, secret] = runtime_.cancels.add(&worker_, weak_from_this());

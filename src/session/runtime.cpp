@@ -61,7 +61,8 @@ pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& data
                              user,
                              u ? u->password : std::string(),
                              std::chrono::milliseconds(cfg.pool.connectTimeoutMs),
-                             node};
+                             node,
+                             cfg.pool.maxPreparedStatements};
   // Each worker gets its share of max_server_connections, so the sum never exceeds the limit.
   const std::uint32_t max = cfg.pool.maxServerConnections;
   const unsigned workers = runtime_.workerCount;

@@ -111,6 +111,7 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
         << o.serverExtra << "\n"
         << "[pool]\nmode = \"" << o.poolMode << "\"\n"
         << "max_server_connections = " << o.maxServerConnections << "\n"
+        << o.poolExtra << "\n"
         << "[log]\nlevel = \"" << o.logLevel << "\"\n";
     const char* names[] = {"pg0", "pg1", "pg2"};
     const int ports[] = {c.primaryPort, c.replica1Port, c.replica2Port};

@@ -40,6 +40,7 @@ struct PgsplitOptions {
   int maxServerConnections = 20;
   int startupTimeoutMs = 10000;
   std::string serverExtra;  // appended verbatim inside [server]
+  std::string poolExtra;    // appended verbatim inside [pool]
 };
 
 // A pgsplit process on a free port, stopped (SIGTERM, then SIGKILL) when destroyed.

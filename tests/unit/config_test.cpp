@@ -180,6 +180,7 @@ TEST(ConfigValid, ExampleFileIsValidAndDocumentsTheDefaults) {
   EXPECT_EQ(c.pool.maxServerConnections, pool.maxServerConnections);
   EXPECT_EQ(c.pool.connectTimeoutMs, pool.connectTimeoutMs);
   EXPECT_EQ(c.pool.checkoutTimeoutMs, pool.checkoutTimeoutMs);
+  EXPECT_EQ(c.pool.maxPreparedStatements, pool.maxPreparedStatements);
   const NodeConfig node;
   ASSERT_EQ(c.nodes.size(), 1u);
   EXPECT_EQ(c.nodes[0].port, node.port);

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "pgsplit/asio.hpp"
+#include "pgsplit/backend/server_state.hpp"
 #include "pgsplit/protocol/auth.hpp"
-#include "pgsplit/protocol/stream_scanner.hpp"
 
 namespace pgsplit::backend {
 
@@ -23,6 +23,7 @@ struct LoginParams {
   std::string password;  // never logged
   std::chrono::milliseconds timeout{5000};
   std::size_t nodeIndex = 0;
+  std::size_t maxPreparedStatements = 256;
 };
 
 // Why a connection attempt failed, kept apart from client-side failures.
@@ -72,8 +73,8 @@ class BackendConnection {
 
   // The relay's read buffer, kept with the connection so it is reused across units of work.
   std::string& readBuffer() { return readBuffer_; }
-  // Follows message boundaries of this backend's reply stream across reads.
-  protocol::StreamScanner& scanner() { return scanner_; }
+  // Prepared statements and settings this connection carries from client to client.
+  ServerState& state() { return state_; }
 
  private:
   Task<bool> login(const LoginParams& params, LoginFailure& failure);
@@ -96,7 +97,7 @@ class BackendConnection {
   std::chrono::steady_clock::time_point createdAt_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point lastUsed_ = createdAt_;
   std::string readBuffer_;
-  protocol::StreamScanner scanner_{"ZES"};
+  ServerState state_;
 };
 
 }  // namespace pgsplit::backend

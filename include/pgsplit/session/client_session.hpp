@@ -5,6 +5,8 @@
 // single thread, so they share state without locks.
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -13,16 +15,18 @@
 #include "pgsplit/asio.hpp"
 #include "pgsplit/backend/backend_connection.hpp"
 #include "pgsplit/protocol/frame.hpp"
-#include "pgsplit/protocol/stream_scanner.hpp"
 #include "pgsplit/protocol/writer.hpp"
+#include "pgsplit/session/reply_stream.hpp"
 #include "pgsplit/session/runtime.hpp"
+#include "pgsplit/session/statement_cache.hpp"
 #include "pgsplit/sql/classifier.hpp"
+#include "pgsplit/sql/session_effects.hpp"
 
 namespace pgsplit::session {
 
 void logSessionBug(std::uint64_t id, const char* where, std::exception_ptr e);
 
-class ClientSession : public std::enable_shared_from_this<ClientSession> {
+class ClientSession : public std::enable_shared_from_this<ClientSession>, private ReplyListener {
  public:
   ClientSession(WorkerContext& worker, tcp::socket socket);
   ~ClientSession();
@@ -53,12 +57,51 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // --- the query loop (client_session.cpp) ---
   Task<void> queryLoop();
   Task<bool> handleMessage(protocol::Frame frame, std::string_view raw);
-  bool noteExtendedMessage(const protocol::Frame& frame, std::string_view raw);
+  Task<bool> handleSync(std::string_view raw);
   Task<bool> submitUnit(bool endsWithSync);
+  Task<bool> writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync);
+  void clearBatch();
   Task<bool> answerLocally(protocol::ErrorSpec error);
   Task<void> waitUntilSettled();
   Task<bool> flushCopy();
   bool busy() const { return pendingSyncs_ > 0 || batchOpen_; }
+
+  // --- the unit of work being formed, prepared statements, settings (client_batch.cpp) ---
+  // One client message of the batch. Messages naming a statement pgsplit manages are rewritten
+  // for the backend that runs the batch (render).
+  struct BatchOp {
+    char type = 0;
+    bool duplicate = false;  // a Parse of a name the client already uses: 42P05
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+    backend::StatementRef statement;
+  };
+  void addOp(char type, std::string_view raw, backend::StatementRef statement = nullptr);
+  bool noteParse(const protocol::Frame& frame, std::string_view raw);
+  bool noteBind(const protocol::Frame& frame, std::string_view raw);
+  bool noteDescribeOrClose(const protocol::Frame& frame, std::string_view raw);
+  void noteStatement(const sql::Classification& c);
+  // Notes the SET/RESET/DISCARD... of a Query; returns how many of its statements are settings.
+  std::size_t noteEffects(std::string_view text, const sql::Classification& c);
+  void noteExecution(const sql::Classification& c, std::size_t settingStatements);
+  void noteStartupParameter(std::string_view name, std::string_view value);
+  // A lone DEALLOCATE of a statement pgsplit manages: answered here. False: not that.
+  Task<bool> answerDeallocate(std::string_view text);
+  void noteEffectList(const std::vector<sql::SessionEffect>& effects);
+  // Every message of the unit is pgsplit's to answer (Close of managed statements + Sync).
+  bool answerableLocally() const;
+  void abandonBatch();
+  // Records the replies the batch expects from `target`; true if what goes out was written into
+  // wire_ (rewritten), false if batch_ goes out as it is.
+  bool renderBatch(backend::BackendConnection& target, bool endsWithSync);
+  void ensurePrepared(backend::BackendConnection& target, const backend::StatementRef& s);
+  void pushReply(PendingReply entry);
+  // Settings: the SQL bringing `target` in line with this client's settings, sent ahead of
+  // the unit in the same write.
+  void syncSettings(backend::BackendConnection& target);
+  void applyEffects(std::vector<sql::SessionEffect>& effects, backend::BackendConnection* conn);
+  void setSetting(const std::string& name, const std::string* sql);
+  void resetAllSettings();
 
   // --- backends and the relay (client_relay.cpp) ---
   Task<backend::BackendConnection::Ptr> acquire(int node, protocol::ErrorSpec& error,
@@ -71,6 +114,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool releasable(char status) const;
   void releaseAll();
   void wake();
+  // ReplyListener: what the active backend's replies mean for the session.
+  bool readyForQuery(const PendingReply& entry, char status, bool failed) override;
+  void statementFailed(const PendingReply& entry) override;
+  void commandComplete(std::string_view tag) override;
+  void copyInStarted(bool syncQueued) override;
+  void errorResponse(std::string_view body, const PendingReply& entry) override;
 
   // --- writing to the client: one write at a time ---
   Task<bool> writeClient(std::string_view bytes);
@@ -87,6 +136,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string user_;
   std::string database_;
   std::string applicationName_;
+  std::vector<std::pair<std::string, std::string>> startupParameters_;  // as the client sent them
   std::uint32_t cancelPid_ = 0;
   bool registered_ = false;
   bool counted_ = false;
@@ -97,16 +147,37 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // The unit of work being formed: raw client messages to forward, and what they are.
   std::string batch_;
+  std::vector<BatchOp> batchOps_;
+  bool batchNeedsRender_ = false;  // some message names a managed statement
   sql::Classification batchClass_;
   bool batchHasStatement_ = false;
+  bool batchWrites_ = false;  // a statement that may change data runs in this unit
+  std::vector<sql::SessionEffect> batchEffects_;
   bool skipUntilSync_ = false;  // after an error pgsplit raised itself inside a batch
+  bool batchSkipping_ = false;  // after a duplicate Parse: the rest up to Sync is not sent
   std::string copyOut_;         // CopyData gathered for one write to the backend
   sql::Classification unnamedStatement_;
+  std::vector<sql::SessionEffect> unnamedEffects_;
   bool unnamedPending_ = false;  // an unnamed statement was parsed and not yet bound
   bool boundUnnamed_ = false;    // ... and the backend it lives on is still attached
   bool copyWriting_ = false;     // CopyData is being written to the active backend
+  bool copyIn_ = false;          // the active backend reads CopyData (Syncs are ignored)
+  bool absorbSync_ = false;      // the next Sync after the copy is answered by an earlier one
   std::string errorState_;       // SQLSTATE text of an error pgsplit answers itself
-  std::unordered_map<std::string, sql::Classification> namedStatements_;
+  // The client's named prepared statements (name -> shared definition).
+  std::unordered_map<std::string, backend::StatementRef, StringHash, std::equal_to<>> statements_;
+  std::string wire_;      // a rendered batch
+  std::string synthOut_;  // pgsplit's own answers written from the client side
+
+  // Settings: from the startup packet (name -> set_config SQL), and in force now (name -> SQL).
+  std::map<std::string, std::string, std::less<>> startupSettings_;
+  std::map<std::string, std::string, std::less<>> settings_;
+  std::uint64_t settingsVersion_ = 1;
+  // Session effects of units in flight (FIFO, one per Sync/Query carrying some), and of the
+  // transaction in progress (they count only if it commits).
+  std::deque<std::vector<sql::SessionEffect>> unitEffects_;
+  std::vector<sql::SessionEffect> txnEffects_;
+  bool txnTainted_ = false;  // an error or a ROLLBACK since the transaction began
 
   // Backends: per node, the one this session holds (session mode, transactions, pins).
   std::vector<pool::NodePool*> pools_;
@@ -114,12 +185,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   backend::BackendConnection::Ptr active_;  // the one whose replies are being relayed
   bool relayRunning_ = false;
   bool relayFlushing_ = false;  // the relay holds reply bytes not yet written to the client
-  int pendingSyncs_ = 0;        // units sent to active_ whose ReadyForQuery is still to come
-  bool batchOpen_ = false;      // part of a batch went out on Flush; its Sync is still to come
+  ReplyStream replies_;         // the active backend's replies still expected
+  std::string relayOut_;        // replies rewritten for the client
+  std::size_t carry_ = 0;       // bytes of a partial reply kept at the start of the read buffer
+  bool releaseAfterScan_ = false;
+  int pendingSyncs_ = 0;    // units sent to active_ whose ReadyForQuery is still to come
+  bool batchOpen_ = false;  // part of a batch went out on Flush; its Sync is still to come
   // Read-your-writes (see docs/design.md): when this session's last write was acknowledged,
   // and the primary's WAL position sampled after it, which replicas must have replayed.
   bool writeInFlight_ = false;
   bool wrote_ = false;
+  bool txnWrote_ = false;  // the open transaction wrote: its end counts as the write
   routing::Clock::time_point lastWriteAt_{};
   std::uint64_t requiredLsn_ = 0;
   void noteWriteTarget(const sql::Classification& cls, const backend::BackendConnection& target);

@@ -15,6 +15,7 @@
 #include "pgsplit/protocol/auth.hpp"
 #include "pgsplit/routing/node_snapshot.hpp"
 #include "pgsplit/routing/router.hpp"
+#include "pgsplit/session/statement_cache.hpp"
 
 namespace pgsplit::session {
 
@@ -66,6 +67,7 @@ class WorkerContext {
   unsigned index() const { return index_; }
   const routing::NodeSnapshot& nodes() { return snapshot_.get(); }
   routing::ReplicaBalancer& balancer() { return balancer_; }
+  StatementCache& statements() { return statements_; }
   const routing::Router& router() const { return router_; }
 
   // The pool of (node, database, user) on this worker, created on first use.
@@ -79,6 +81,7 @@ class WorkerContext {
   routing::SnapshotCache snapshot_;
   routing::ReplicaBalancer balancer_;
   routing::Router router_;
+  StatementCache statements_;
   std::map<std::tuple<std::size_t, std::string, std::string>, std::unique_ptr<pool::NodePool>>
       pools_;
 };

@@ -1,0 +1,482 @@
+// ClientSession: forming a unit of work (batch assembly), the client's named prepared statements
+// and settings, and rendering a batch for the backend that runs it.
+//
+// Named prepared statements live on backends under pgsplit's names ("pgsplit_<n>", one per
+// distinct text per worker). A client's Parse of a text a backend already holds is answered here
+// (ParseComplete); a Bind or Describe of a statement the backend lacks gets a Parse sent ahead of
+// it whose reply the client never sees; a Close only forgets the client's name. The ReplyStream
+// keeps those answers and omissions in their place in the reply stream.
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "pgsplit/protocol/messages.hpp"
+#include "pgsplit/session/client_session.hpp"
+
+namespace pgsplit::session {
+
+using namespace protocol;
+using backend::BackendConnection;
+using backend::StatementRef;
+using sql::EffectKind;
+
+namespace {
+
+// Folds one statement's classification into the unit's: the unit may use a replica only if every
+// statement may; anything that pins or starts a transaction carries over.
+void merge(sql::Classification& unit, const sql::Classification& c, bool first) {
+  if (first) {
+    unit = c;
+    return;
+  }
+  if (unit.readOnly && !c.readOnly) unit.reason = c.reason;
+  unit.readOnly = unit.readOnly && c.readOnly;
+  if (c.txnStart == sql::TxnStart::ReadWrite || unit.txnStart == sql::TxnStart::None)
+    unit.txnStart = c.txnStart;
+  unit.pins = unit.pins || c.pins;
+  unit.setsSessionState = unit.setsSessionState || c.setsSessionState;
+  if (unit.hint == sql::Hint::None) unit.hint = c.hint;
+  unit.statements = static_cast<std::uint16_t>(unit.statements + c.statements);
+}
+
+std::string_view bodyOf(std::string_view raw) {
+  return raw.substr(5);
+}
+
+std::string quotedName(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace
+
+void ClientSession::addOp(char type, std::string_view raw, StatementRef statement) {
+  BatchOp op;
+  op.type = type;
+  op.offset = static_cast<std::uint32_t>(batch_.size());
+  op.size = static_cast<std::uint32_t>(raw.size());
+  if (statement) batchNeedsRender_ = true;
+  op.statement = std::move(statement);
+  batchOps_.push_back(std::move(op));
+  batch_.append(raw);
+}
+
+void ClientSession::clearBatch() {
+  batch_.clear();
+  batchOps_.clear();
+  batchNeedsRender_ = false;
+  batchClass_ = {};
+  batchHasStatement_ = false;
+}
+
+void ClientSession::noteStatement(const sql::Classification& c) {
+  merge(batchClass_, c, !batchHasStatement_);
+  batchHasStatement_ = true;
+}
+
+void ClientSession::noteEffectList(const std::vector<sql::SessionEffect>& effects) {
+  for (const auto& e : effects) {
+    // The client's names go at once (a Parse of the same name may follow in the pipeline);
+    // settings change when the server confirms (readyForQuery).
+    if (e.kind == EffectKind::DiscardAll || e.kind == EffectKind::DeallocateAll)
+      statements_.clear();
+    else if (e.kind == EffectKind::Deallocate)
+      statements_.erase(e.name);
+    else if (e.kind == EffectKind::Unsupported) {
+      batchClass_.pins = true;
+      batchClass_.readOnly = false;
+      batchClass_.reason = "pin: SET SESSION CHARACTERISTICS";
+    }
+    batchEffects_.push_back(e);
+  }
+}
+
+std::size_t ClientSession::noteEffects(std::string_view text, const sql::Classification& c) {
+  if (!c.setsSessionState && !sql::mentionsDiscardOrDeallocate(text)) return 0;
+  auto effects = sql::sessionEffects(text);
+  noteEffectList(effects);
+  return static_cast<std::size_t>(std::count_if(effects.begin(), effects.end(), [](const auto& e) {
+    return e.kind == EffectKind::Set || e.kind == EffectKind::Reset ||
+           e.kind == EffectKind::ResetAll;
+  }));
+}
+
+void ClientSession::noteExecution(const sql::Classification& c, std::size_t settingStatements) {
+  // Read-your-writes cares about data: a unit of SETs, or one that only prepares, writes none;
+  // neither does a lone BEGIN or COMMIT (a transaction's writes count when it ends).
+  if (c.readOnly || settingStatements >= c.statements) return;
+  const bool transactionControl =
+      c.statements == 1 && std::string_view(c.reason).starts_with("transaction control");
+  if (!transactionControl) batchWrites_ = true;
+}
+
+bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
+  auto parse = decodeParse(frame.body);
+  if (!parse) return false;
+  if (skipUntilSync_ || batchSkipping_) return true;
+  if (parse->statement.empty()) {
+    unnamedStatement_ = sql::classify(parse->query);
+    unnamedEffects_.clear();
+    if (unnamedStatement_.setsSessionState || sql::mentionsDiscardOrDeallocate(parse->query))
+      unnamedEffects_ = sql::sessionEffects(parse->query);
+    unnamedPending_ = true;  // lives on this backend until bound (it survives Sync)
+    boundUnnamed_ = false;   // this batch brings its own: route it afresh
+    noteStatement(unnamedStatement_);
+    addOp(client::Parse, raw);
+    return true;
+  }
+  if (statements_.find(parse->statement) != statements_.end()) {
+    // PostgreSQL refuses a second Parse of a name in use and skips the rest of the batch.
+    addOp(client::Parse, raw);
+    batchOps_.back().duplicate = true;
+    batchNeedsRender_ = true;
+    batchSkipping_ = true;
+    return true;
+  }
+  std::string_view body = frame.body.substr(parse->statement.size() + 1);
+  StatementRef def = worker_.statements().intern(body, parse->query);
+  statements_.emplace(std::string(parse->statement), def);
+  noteStatement(def->cls);
+  addOp(client::Parse, raw, std::move(def));
+  return true;
+}
+
+bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
+  auto bind = decodeBindHead(frame.body);
+  if (!bind) return false;
+  if (skipUntilSync_ || batchSkipping_) return true;
+  if (bind->statement.empty()) {
+    unnamedPending_ = false;
+    noteStatement(unnamedStatement_);
+    noteExecution(unnamedStatement_, unnamedStatement_.setsSessionState ? 1 : 0);
+    noteEffectList(unnamedEffects_);
+    addOp(client::Bind, raw);
+    return true;
+  }
+  auto it = statements_.find(bind->statement);
+  if (it == statements_.end()) {
+    // Not one of ours: an SQL PREPARE on the pinned primary backend, or PostgreSQL's own
+    // "does not exist" error. Either way the primary answers.
+    sql::Classification unknown;
+    unknown.reason = "write: unknown prepared statement";
+    unknown.statements = 1;
+    noteStatement(unknown);
+    noteExecution(unknown, 0);
+    addOp(client::Bind, raw);
+    return true;
+  }
+  noteStatement(it->second->cls);
+  noteExecution(it->second->cls, it->second->cls.setsSessionState ? 1 : 0);
+  noteEffectList(it->second->effects);
+  addOp(client::Bind, raw, it->second);
+  return true;
+}
+
+bool ClientSession::noteDescribeOrClose(const Frame& frame, std::string_view raw) {
+  auto m = decodeCloseOrDescribe(frame.body);
+  if (!m) return false;
+  if (skipUntilSync_ || batchSkipping_) return true;
+  auto it = m->kind == 'S' && !m->name.empty() ? statements_.find(m->name) : statements_.end();
+  if (it == statements_.end()) {
+    addOp(frame.type, raw);
+    return true;
+  }
+  if (frame.type == client::Describe) {
+    addOp(client::Describe, raw, it->second);
+    return true;
+  }
+  // Close: the client forgets the name; the statement stays on backends for the next user of
+  // the text (bounded per backend).
+  addOp(client::Close, raw, it->second);
+  statements_.erase(it);
+  return true;
+}
+
+bool ClientSession::answerableLocally() const {
+  if (active_ || batchOps_.empty() || batchOps_.back().type != client::Sync) return false;
+  for (std::size_t i = 0; i + 1 < batchOps_.size(); ++i) {
+    const auto& op = batchOps_[i];
+    if (op.type != client::Close || !op.statement) return false;
+  }
+  return true;
+}
+
+void ClientSession::abandonBatch() {
+  // Nothing was sent: undo what the batch did to the client's names.
+  batchWrites_ = false;
+  for (const auto& op : batchOps_) {
+    if (!op.statement) continue;
+    std::string_view body = bodyOf(std::string_view(batch_).substr(op.offset, op.size));
+    if (op.type == client::Parse) {
+      auto parse = decodeParse(body);
+      auto it = parse ? statements_.find(parse->statement) : statements_.end();
+      if (it != statements_.end() && it->second == op.statement) statements_.erase(it);
+    } else if (op.type == client::Close) {
+      if (auto m = decodeCloseOrDescribe(body))
+        statements_.emplace(std::string(m->name), op.statement);
+    }
+  }
+  batchEffects_.clear();
+  clearBatch();
+}
+
+void ClientSession::pushReply(PendingReply entry) {
+  if (replies_.push(std::move(entry))) return;
+  // The backend skips it (an error came before it in this batch): it takes no effect.
+  if (entry.statement) statementFailed(entry);
+  if (entry.carriesEffects && !unitEffects_.empty()) unitEffects_.pop_back();
+}
+
+void ClientSession::ensurePrepared(BackendConnection& target, const StatementRef& s) {
+  auto& prepared = target.state().prepared;
+  if (prepared.use(s.get())) return;
+  MessageWriter(wire_).begin(client::Parse).cstr(s->serverName).raw(s->body).end();
+  StatementRef evicted = prepared.insert(s);
+  PendingReply parse;
+  parse.request = client::Parse;
+  parse.forClient = false;
+  parse.statement = s;
+  pushReply(std::move(parse));
+  if (evicted) {
+    MessageWriter(wire_).begin(client::Close).u8('S').cstr(evicted->serverName).end();
+    PendingReply close;
+    close.request = client::Close;
+    close.forClient = false;
+    close.statement = std::move(evicted);
+    pushReply(std::move(close));
+  }
+}
+
+bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync) {
+  // Without managed statements or settings to send first, the batch goes out as the client
+  // wrote it (no copy); only the replies it expects are recorded.
+  const bool copy = batchNeedsRender_ || !wire_.empty();
+  for (std::size_t i = 0; i < batchOps_.size(); ++i) {
+    const BatchOp& op = batchOps_[i];
+    std::string_view raw = std::string_view(batch_).substr(op.offset, op.size);
+    if (op.type == client::Flush) {
+      if (copy) wire_.append(raw);
+      continue;  // no reply
+    }
+    PendingReply e;
+    e.request = op.type;
+    const bool last = i + 1 == batchOps_.size();
+    const bool endsUnit =
+        op.type == client::Sync || op.type == client::Query || op.type == client::FunctionCall;
+    if (last && endsWithSync && endsUnit && !batchEffects_.empty()) {
+      e.carriesEffects = true;
+      unitEffects_.push_back(std::move(batchEffects_));
+      batchEffects_.clear();
+    }
+    if (op.duplicate) {
+      auto parse = decodeParse(bodyOf(raw));
+      std::string message =
+          "prepared statement \"" + std::string(parse->statement) + "\" already exists";
+      e.synthetic = 'E';
+      writeError(e.payload, {"ERROR", "42P05", message});
+      pushReply(std::move(e));
+      continue;
+    }
+    if (!op.statement) {
+      if (copy) wire_.append(raw);
+      pushReply(std::move(e));
+      continue;
+    }
+    const StatementRef& s = op.statement;
+    if (op.type == client::Parse) {
+      e.statement = s;
+      e.clientName = std::string(decodeParse(bodyOf(raw))->statement);
+      auto& prepared = target.state().prepared;
+      if (prepared.use(s.get())) {
+        e.synthetic = '1';  // the backend has it: answered here
+        pushReply(std::move(e));
+        continue;
+      }
+      MessageWriter(wire_).begin(client::Parse).cstr(s->serverName).raw(s->body).end();
+      StatementRef evicted = prepared.insert(s);
+      pushReply(std::move(e));
+      if (evicted) {
+        MessageWriter(wire_).begin(client::Close).u8('S').cstr(evicted->serverName).end();
+        PendingReply close;
+        close.request = client::Close;
+        close.forClient = false;
+        close.statement = std::move(evicted);
+        pushReply(std::move(close));
+      }
+      continue;
+    }
+    if (op.type == client::Bind) {
+      ensurePrepared(target, s);
+      auto head = decodeBindHead(bodyOf(raw));
+      std::string_view rest = bodyOf(raw).substr(head->portal.size() + head->statement.size() + 2);
+      MessageWriter(wire_)
+          .begin(client::Bind)
+          .cstr(head->portal)
+          .cstr(s->serverName)
+          .raw(rest)
+          .end();
+      pushReply(std::move(e));
+      continue;
+    }
+    if (op.type == client::Describe) {
+      ensurePrepared(target, s);
+      MessageWriter(wire_).begin(client::Describe).u8('S').cstr(s->serverName).end();
+      pushReply(std::move(e));
+      continue;
+    }
+    // Close of a managed statement: answered here.
+    e.synthetic = '3';
+    e.statement = s;
+    e.clientName = std::string(decodeCloseOrDescribe(bodyOf(raw))->name);
+    pushReply(std::move(e));
+  }
+  return copy;
+}
+
+Task<bool> ClientSession::answerDeallocate(std::string_view text) {
+  // Only a lone DEALLOCATE naming a statement pgsplit manages (its backend name differs).
+  auto effects = sql::sessionEffects(text);
+  if (effects.size() != 1 || effects[0].kind != EffectKind::Deallocate) co_return false;
+  auto it = statements_.find(effects[0].name);
+  if (it == statements_.end()) co_return false;
+  co_await waitUntilSettled();
+  const char status = active_ ? active_->txnStatus() : 'I';
+  if (status == 'E') co_return false;  // the server says "transaction is aborted", as it should
+  statements_.erase(it);
+  scratch_.clear();
+  MessageWriter(scratch_).begin(server::CommandComplete).cstr("DEALLOCATE").end();
+  writeReadyForQuery(scratch_, status);
+  std::string bytes = std::move(scratch_);
+  if (!co_await writeClient(bytes)) co_return false;
+  co_return true;
+}
+
+// --- settings ---
+
+void ClientSession::noteStartupParameter(std::string_view name, std::string_view value) {
+  std::string lower;
+  for (char c : name)
+    lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  if (!sql::plausibleParameterName(lower)) {
+    spdlog::info("[c{}] ignoring startup parameter with an unusable name", id_);
+    return;
+  }
+  startupParameters_.emplace_back(name, value);
+  startupSettings_[lower] = sql::startupSettingSql(lower, value);
+  settings_ = startupSettings_;
+}
+
+void ClientSession::syncSettings(BackendConnection& target) {
+  auto& st = target.state();
+  if (st.syncedSession == id_ && st.syncedVersion == settingsVersion_ && !st.settingsUnknown)
+    return;
+  std::string sql;
+  if (st.settingsUnknown) {
+    // RESET ALL leaves the role alone: SET SESSION AUTHORIZATION DEFAULT resets it too.
+    sql = "SET SESSION AUTHORIZATION DEFAULT; RESET ALL";
+    st.settings.clear();
+  }
+  auto add = [&sql](std::string_view statement) {
+    if (!sql.empty()) sql += "; ";
+    sql.append(statement);
+  };
+  // SET SESSION AUTHORIZATION resets the role: it goes first.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [name, want] : settings_) {
+      if ((name == "session_authorization") != (pass == 0)) continue;
+      auto it = st.settings.find(name);
+      if (it == st.settings.end() || it->second != want) add(want);
+    }
+  }
+  for (const auto& [name, had] : st.settings) {
+    if (settings_.find(name) != settings_.end()) continue;
+    if (name == "session_authorization")
+      add("SET SESSION AUTHORIZATION DEFAULT");
+    else
+      add("RESET " + quotedName(name));
+  }
+  if (!st.settings.empty() || !settings_.empty()) st.settings = settings_;
+  st.settingsUnknown = false;
+  st.syncedSession = id_;
+  st.syncedVersion = settingsVersion_;
+  if (sql.empty()) return;
+  spdlog::debug("[c{}] bringing server connection (pid {}) in line with the client's settings", id_,
+                target.pid());
+  writeQuery(wire_, sql);
+  PendingReply e;
+  e.request = client::Query;
+  e.forClient = false;
+  e.errorAsNotice = true;
+  pushReply(std::move(e));
+}
+
+void ClientSession::setSetting(const std::string& name, const std::string* sql) {
+  if (sql) {
+    settings_[name] = *sql;
+    return;
+  }
+  auto startup = startupSettings_.find(name);
+  if (startup != startupSettings_.end())
+    settings_[name] = startup->second;  // RESET goes back to what the client connected with
+  else
+    settings_.erase(name);
+}
+
+void ClientSession::resetAllSettings() {
+  // RESET ALL leaves the role and the session authorization as they are (PostgreSQL's
+  // GUC_NO_RESET_ALL), so they survive here too.
+  auto keep = [this](const char* name, std::map<std::string, std::string, std::less<>>& into) {
+    if (auto it = settings_.find(name); it != settings_.end()) into[name] = it->second;
+  };
+  std::map<std::string, std::string, std::less<>> next = startupSettings_;
+  keep("role", next);
+  keep("session_authorization", next);
+  settings_ = std::move(next);
+}
+
+void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
+                                 BackendConnection* conn) {
+  backend::ServerState* st = conn ? &conn->state() : nullptr;
+  for (auto& e : effects) {
+    switch (e.kind) {
+      case EffectKind::Set:
+        setSetting(e.name, &e.text);
+        if (st) st->settings[e.name] = e.text;
+        break;
+      case EffectKind::Reset:
+        setSetting(e.name, nullptr);
+        if (st) st->settings.erase(e.name);
+        break;
+      case EffectKind::DiscardAll:
+        // Temporary tables, LISTEN, session locks, SQL PREPAREs, the role: all gone with it.
+        if (pinned_) spdlog::info("[c{}] DISCARD ALL: session no longer pinned", id_);
+        pinned_ = false;
+        pinReason_ = nullptr;
+        settings_ = startupSettings_;
+        if (st) st->settings.clear();
+        break;
+      case EffectKind::ResetAll:
+        resetAllSettings();
+        if (st) {
+          std::map<std::string, std::string, std::less<>> kept;
+          for (const char* name : {"role", "session_authorization"})
+            if (auto it = st->settings.find(name); it != st->settings.end())
+              kept[name] = it->second;
+          st->settings = std::move(kept);
+        }
+        break;
+      case EffectKind::DeallocateAll:
+      case EffectKind::Deallocate:
+      case EffectKind::Unsupported:
+        break;
+    }
+  }
+  ++settingsVersion_;
+}
+
+}  // namespace pgsplit::session

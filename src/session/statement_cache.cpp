@@ -1,0 +1,23 @@
+#include "pgsplit/session/statement_cache.hpp"
+
+namespace pgsplit::session {
+
+backend::StatementRef StatementCache::intern(std::string_view body, std::string_view query) {
+  if (auto it = map_.find(body); it != map_.end()) return it->second;
+  if (map_.size() >= limit_) {
+    // Forget texts no client and no backend holds any more.
+    std::erase_if(map_, [](const auto& kv) { return kv.second.use_count() == 1; });
+  }
+  auto def = std::make_shared<backend::StatementDef>();
+  def->serverName = "pgsplit_" + std::to_string(next_++);
+  def->body.assign(body);
+  def->query = std::string_view(def->body).substr(0, query.size());
+  def->cls = sql::classify(def->query);
+  if (def->cls.setsSessionState || sql::mentionsDiscardOrDeallocate(def->query))
+    def->effects = sql::sessionEffects(def->query);
+  backend::StatementRef ref = std::move(def);
+  map_.emplace(std::string(body), ref);
+  return ref;
+}
+
+}  // namespace pgsplit::session
