@@ -470,12 +470,13 @@ cleanup() {
   fi
   if ((CLUSTER_STARTED && !REUSE)); then
     log "stopping the cluster"
-    "${REPO_ROOT}/scripts/cluster.sh" stop "${CLUSTER_DIR}" --wipe >/dev/null 2>&1 ||
+    "${REPO_ROOT}/scripts/cluster.sh" stop "${CLUSTER_DIR}" --wipe >/dev/null ||
       log "warning: scripts/cluster.sh stop ${CLUSTER_DIR} --wipe failed"
   elif ((REUSE)); then
     log "the cluster keeps running (--reuse-cluster): scripts/cluster.sh stop ${CLUSTER_DIR} --wipe"
   fi
   [[ -n "${WORK}" && -d "${WORK}" ]] && rm -rf -- "${WORK}"
+  log "stopped everything this run started (exit status ${rc})"
   exit "${rc}"
 }
 
