@@ -857,7 +857,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set key top right
+set key outside right top vertical
 set grid ytics
 set xtics rotate by -35
 set multiplot layout 2,1 title "${title}"
