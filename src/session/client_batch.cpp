@@ -62,6 +62,8 @@ void ClientSession::addOp(char type, std::string_view raw, StatementRef statemen
   op.size = static_cast<std::uint32_t>(raw.size());
   if (statement) batchNeedsRender_ = true;
   op.statement = std::move(statement);
+  op.clearsStatements = pendingClear_;
+  pendingClear_ = false;
   batchOps_.push_back(std::move(op));
   batch_.append(raw);
 }
@@ -83,11 +85,13 @@ void ClientSession::noteEffectList(const std::vector<sql::SessionEffect>& effect
   for (const auto& e : effects) {
     // The client's names go at once (a Parse of the same name may follow in the pipeline);
     // settings change when the server confirms (readyForQuery).
-    if (e.kind == EffectKind::DiscardAll || e.kind == EffectKind::DeallocateAll)
+    if (e.kind == EffectKind::DiscardAll || e.kind == EffectKind::DeallocateAll) {
       statements_.clear();
-    else if (e.kind == EffectKind::Deallocate)
+      pendingClear_ = true;  // marks the message that runs it (addOp)
+    } else if (e.kind == EffectKind::Deallocate) {
       statements_.erase(e.name);
-    else if (e.kind == EffectKind::Unsupported) {
+      if (e.name.starts_with("pgsplit_")) batchPoisons_ = true;  // one of pgsplit's own
+    } else if (e.kind == EffectKind::Unsupported) {
       batchClass_.pins = true;
       batchClass_.readOnly = false;
       batchClass_.reason = "pin: SET SESSION CHARACTERISTICS";
@@ -118,16 +122,18 @@ void ClientSession::noteExecution(const sql::Classification& c, std::size_t sett
 bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
   auto parse = decodeParse(frame.body);
   if (!parse) return false;
-  if (skipUntilSync_ || batchSkipping_) return true;
+  if (skipUntilSync_) return true;
   if (parse->statement.empty()) {
     unnamedStatement_ = sql::classify(parse->query);
     unnamedEffects_.clear();
     if (unnamedStatement_.setsSessionState || sql::mentionsDiscardOrDeallocate(parse->query))
       unnamedEffects_ = sql::sessionEffects(parse->query);
-    unnamedPending_ = true;  // lives on this backend until bound (it survives Sync)
-    boundUnnamed_ = false;   // this batch brings its own: route it afresh
+    unnamedBody_.assign(frame.body.substr(1));  // (the unnamed statement's name is "")
+    unnamedValid_ = true;
+    ++unnamedGeneration_;
     noteStatement(unnamedStatement_);
     addOp(client::Parse, raw);
+    batchOps_.back().parsesUnnamed = true;
     return true;
   }
   if (statements_.find(parse->statement) != statements_.end()) {
@@ -135,7 +141,6 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
     addOp(client::Parse, raw);
     batchOps_.back().duplicate = true;
     batchNeedsRender_ = true;
-    batchSkipping_ = true;
     return true;
   }
   std::string_view body = frame.body.substr(parse->statement.size() + 1);
@@ -149,13 +154,13 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
 bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
   auto bind = decodeBindHead(frame.body);
   if (!bind) return false;
-  if (skipUntilSync_ || batchSkipping_) return true;
+  if (skipUntilSync_) return true;
   if (bind->statement.empty()) {
-    unnamedPending_ = false;
     noteStatement(unnamedStatement_);
     noteExecution(unnamedStatement_, unnamedStatement_.setsSessionState ? 1 : 0);
     noteEffectList(unnamedEffects_);
     addOp(client::Bind, raw);
+    batchOps_.back().usesUnnamed = true;
     return true;
   }
   auto it = statements_.find(bind->statement);
@@ -180,10 +185,21 @@ bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
 bool ClientSession::noteDescribeOrClose(const Frame& frame, std::string_view raw) {
   auto m = decodeCloseOrDescribe(frame.body);
   if (!m) return false;
-  if (skipUntilSync_ || batchSkipping_) return true;
-  auto it = m->kind == 'S' && !m->name.empty() ? statements_.find(m->name) : statements_.end();
+  if (skipUntilSync_) return true;
+  if (m->kind == 'S' && m->name.empty()) {
+    addOp(frame.type, raw);
+    if (frame.type == client::Describe)
+      batchOps_.back().usesUnnamed = true;
+    else
+      unnamedValid_ = false;  // Close of the unnamed statement
+    return true;
+  }
+  auto it = m->kind == 'S' ? statements_.find(m->name) : statements_.end();
   if (it == statements_.end()) {
     addOp(frame.type, raw);
+    // pgsplit's own server-side names are not the client's to close.
+    if (frame.type == client::Close && m->kind == 'S' && m->name.starts_with("pgsplit_"))
+      batchOps_.back().reservedClose = true;
     return true;
   }
   if (frame.type == client::Describe) {
@@ -225,11 +241,37 @@ void ClientSession::abandonBatch() {
   clearBatch();
 }
 
-void ClientSession::pushReply(PendingReply entry) {
-  if (replies_.push(std::move(entry))) return;
+bool ClientSession::pushReply(PendingReply entry) {
+  if (replies_.push(std::move(entry))) return true;
   // The backend skips it (an error came before it in this batch): it takes no effect.
   if (entry.statement) statementFailed(entry);
   if (entry.carriesEffects && !unitEffects_.empty()) unitEffects_.pop_back();
+  return false;
+}
+
+bool ClientSession::needsUnnamed(const BackendConnection& target) const {
+  const auto& st = target.state();
+  if (!unnamedValid_) return st.unnamedOwner != 0;  // someone's is there: it must go
+  return st.unnamedOwner != id_ || st.unnamedGeneration != unnamedGeneration_;
+}
+
+void ClientSession::ensureUnnamed(BackendConnection& target) {
+  if (!needsUnnamed(target)) return;
+  auto& st = target.state();
+  PendingReply e;
+  e.forClient = false;
+  if (unnamedValid_) {
+    MessageWriter(wire_).begin(client::Parse).cstr("").raw(unnamedBody_).end();
+    e.request = client::Parse;
+    st.unnamedOwner = id_;
+    st.unnamedGeneration = unnamedGeneration_;
+  } else {
+    // The client has none: another client's must not run in its place.
+    MessageWriter(wire_).begin(client::Close).u8('S').cstr("").end();
+    e.request = client::Close;
+    st.unnamedOwner = 0;
+  }
+  pushReply(std::move(e));
 }
 
 void ClientSession::ensurePrepared(BackendConnection& target, const StatementRef& s) {
@@ -252,39 +294,76 @@ void ClientSession::ensurePrepared(BackendConnection& target, const StatementRef
   }
 }
 
-bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync) {
+bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
+                                const std::string& batch, const std::vector<BatchOp>& ops,
+                                std::vector<sql::SessionEffect>* effects) {
   // Without managed statements or settings to send first, the batch goes out as the client
   // wrote it (no copy); only the replies it expects are recorded.
-  const bool copy = batchNeedsRender_ || !wire_.empty();
-  for (std::size_t i = 0; i < batchOps_.size(); ++i) {
-    const BatchOp& op = batchOps_[i];
-    std::string_view raw = std::string_view(batch_).substr(op.offset, op.size);
+  bool copy = !wire_.empty();
+  bool unnamedHere = false;  // a Parse "" earlier in this batch provides it
+  for (const auto& op : ops) {
+    copy = copy || op.statement || op.duplicate || op.reservedClose;
+    if (op.usesUnnamed && !unnamedHere && needsUnnamed(target)) copy = true;
+    unnamedHere = unnamedHere || op.parsesUnnamed;
+  }
+  unnamedHere = false;
+  lastEndAccepted_ = true;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const BatchOp& op = ops[i];
+    std::string_view raw = std::string_view(batch).substr(op.offset, op.size);
     if (op.type == client::Flush) {
       if (copy) wire_.append(raw);
       continue;  // no reply
     }
     PendingReply e;
     e.request = op.type;
-    const bool last = i + 1 == batchOps_.size();
+    const bool last = i + 1 == ops.size();
     const bool endsUnit =
         op.type == client::Sync || op.type == client::Query || op.type == client::FunctionCall;
-    if (last && endsWithSync && endsUnit && !batchEffects_.empty()) {
+    if (last && endsWithSync && endsUnit && effects && !effects->empty()) {
       e.carriesEffects = true;
-      unitEffects_.push_back(std::move(batchEffects_));
-      batchEffects_.clear();
+      unitEffects_.push_back(std::move(*effects));
+      effects->clear();
     }
     if (op.duplicate) {
+      // The server must see an error too (the batch, or the transaction, fails as on
+      // PostgreSQL): a Parse that cannot succeed, whose error is replaced by 42P05.
       auto parse = decodeParse(bodyOf(raw));
       std::string message =
           "prepared statement \"" + std::string(parse->statement) + "\" already exists";
-      e.synthetic = 'E';
+      MessageWriter(wire_)
+          .begin(client::Parse)
+          .cstr("pgsplit_duplicate")
+          .cstr("pgsplit: duplicate prepared statement")
+          .i16(0)
+          .end();
+      e.replaceError = true;
       writeError(e.payload, {"ERROR", "42P05", message});
       pushReply(std::move(e));
       continue;
     }
-    if (!op.statement) {
-      if (copy) wire_.append(raw);
+    if (op.reservedClose) {
+      e.synthetic = '3';  // a Close of pgsplit's own names: nothing of the client's to close
       pushReply(std::move(e));
+      continue;
+    }
+    if (!op.statement) {
+      if (op.usesUnnamed && !unnamedHere) ensureUnnamed(target);
+      if (copy) wire_.append(raw);
+      const bool endsUnitHere = last && endsUnit;
+      if (!pushReply(std::move(e)) && endsUnitHere) lastEndAccepted_ = false;
+      // DEALLOCATE ALL / DISCARD ALL: what follows it in the stream prepares anew.
+      if (op.clearsStatements) target.state().prepared.clear();
+      if (op.parsesUnnamed) {
+        unnamedHere = true;
+        target.state().unnamedOwner = id_;
+        target.state().unnamedGeneration = unnamedGeneration_;
+      } else if (op.type == client::Query) {
+        target.state().unnamedOwner = 0;  // a simple Query drops the unnamed statement
+      } else if (op.type == client::Close && !op.usesUnnamed) {
+        auto m = decodeCloseOrDescribe(bodyOf(raw));
+        if (m && m->kind == 'S' && m->name.empty()) target.state().unnamedOwner = 0;
+      }
       continue;
     }
     const StatementRef& s = op.statement;
@@ -321,6 +400,7 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync) {
           .raw(rest)
           .end();
       pushReply(std::move(e));
+      if (op.clearsStatements) target.state().prepared.clear();
       continue;
     }
     if (op.type == client::Describe) {
@@ -343,10 +423,22 @@ Task<bool> ClientSession::answerDeallocate(std::string_view text) {
   auto effects = sql::sessionEffects(text);
   if (effects.size() != 1 || effects[0].kind != EffectKind::Deallocate) co_return false;
   auto it = statements_.find(effects[0].name);
-  if (it == statements_.end()) co_return false;
+  const bool reserved = it == statements_.end() && effects[0].name.starts_with("pgsplit_");
+  if (it == statements_.end() && !reserved) co_return false;
   co_await waitUntilSettled();
   const char status = active_ ? active_->txnStatus() : 'I';
   if (status == 'E') co_return false;  // the server says "transaction is aborted", as it should
+  if (reserved) {
+    // pgsplit's own statements are not the client's: as if it did not exist. (Inside a
+    // transaction the server must fail it: forwarded, and that backend is not reused.)
+    if (status != 'I') co_return false;
+    scratch_.clear();
+    std::string message = "prepared statement \"" + effects[0].name + "\" does not exist";
+    writeError(scratch_, {"ERROR", "26000", message});
+    writeReadyForQuery(scratch_, status);
+    std::string bytes = std::move(scratch_);
+    co_return co_await writeClient(bytes);
+  }
   statements_.erase(it);
   scratch_.clear();
   MessageWriter(scratch_).begin(server::CommandComplete).cstr("DEALLOCATE").end();
@@ -369,29 +461,43 @@ void ClientSession::noteStartupParameter(std::string_view name, std::string_view
   startupParameters_.emplace_back(name, value);
   startupSettings_[lower] = sql::startupSettingSql(lower, value);
   settings_ = startupSettings_;
+  settingsChanged();
+}
+
+void ClientSession::settingsChanged() {
+  ++settingsVersion_;
+  auto it = settings_.find("default_transaction_isolation");
+  serializableDefault_ = false;
+  if (it != settings_.end()) {
+    std::string lower;
+    for (char c : it->second)
+      lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    serializableDefault_ = lower.find("serializable") != std::string::npos;
+  }
 }
 
 void ClientSession::syncSettings(BackendConnection& target) {
   auto& st = target.state();
   if (st.syncedSession == id_ && st.syncedVersion == settingsVersion_ && !st.settingsUnknown)
     return;
-  std::string sql;
+  // One Query message per statement: each runs in its own implicit transaction, so one that fails
+  // (reported to the client as a notice) cannot undo the others, above all the RESETs of what
+  // another client left behind.
+  bool sent = false;
+  auto add = [&](std::string_view statement) {
+    writeQuery(wire_, statement);
+    PendingReply e;
+    e.request = client::Query;
+    e.forClient = false;
+    e.errorAsNotice = true;
+    pushReply(std::move(e));
+    sent = true;
+  };
   if (st.settingsUnknown) {
     // RESET ALL leaves the role alone: SET SESSION AUTHORIZATION DEFAULT resets it too.
-    sql = "SET SESSION AUTHORIZATION DEFAULT; RESET ALL";
+    add("SET SESSION AUTHORIZATION DEFAULT");
+    add("RESET ALL");
     st.settings.clear();
-  }
-  auto add = [&sql](std::string_view statement) {
-    if (!sql.empty()) sql += "; ";
-    sql.append(statement);
-  };
-  // SET SESSION AUTHORIZATION resets the role: it goes first.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& [name, want] : settings_) {
-      if ((name == "session_authorization") != (pass == 0)) continue;
-      auto it = st.settings.find(name);
-      if (it == st.settings.end() || it->second != want) add(want);
-    }
   }
   for (const auto& [name, had] : st.settings) {
     if (settings_.find(name) != settings_.end()) continue;
@@ -400,19 +506,22 @@ void ClientSession::syncSettings(BackendConnection& target) {
     else
       add("RESET " + quotedName(name));
   }
+  // SET SESSION AUTHORIZATION resets the role: it goes first.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [name, want] : settings_) {
+      if ((name == "session_authorization") != (pass == 0)) continue;
+      auto it = st.settings.find(name);
+      if (it == st.settings.end() || it->second != want) add(want);
+    }
+  }
   if (!st.settings.empty() || !settings_.empty()) st.settings = settings_;
   st.settingsUnknown = false;
   st.syncedSession = id_;
   st.syncedVersion = settingsVersion_;
-  if (sql.empty()) return;
+  if (!sent) return;
+  st.unnamedOwner = 0;  // (a simple Query drops the unnamed statement)
   spdlog::debug("[c{}] bringing server connection (pid {}) in line with the client's settings", id_,
                 target.pid());
-  writeQuery(wire_, sql);
-  PendingReply e;
-  e.request = client::Query;
-  e.forClient = false;
-  e.errorAsNotice = true;
-  pushReply(std::move(e));
 }
 
 void ClientSession::setSetting(const std::string& name, const std::string* sql) {
@@ -476,7 +585,7 @@ void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
         break;
     }
   }
-  ++settingsVersion_;
+  settingsChanged();
 }
 
 }  // namespace pgsplit::session

@@ -69,7 +69,7 @@ void ClientSession::attach(BackendConnection::Ptr conn) {
 }
 
 bool ClientSession::releasable(char status) const {
-  return status == 'I' && !pinned_ && !sessionMode_ && !unnamedPending_ && replies_.pending() == 0;
+  return status == 'I' && !pinned_ && !sessionMode_ && replies_.pending() == 0;
 }
 
 void ClientSession::wake() {
@@ -129,6 +129,12 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     spdlog::warn("[c{}] lost server connection to node {}: {}", id_, name, ec.message());
     conn->markBroken();
     active_ = nullptr;
+    if (armed_) {
+      // A read none of whose reply reached the client: it runs elsewhere instead.
+      pools_[conn->nodeIndex()]->release(std::move(conn));
+      co_await retryElsewhere("its replica connection was lost");
+      co_return state_ != State::Closed;
+    }
     const bool boundary = replies_.atBoundary() && carry_ == 0;
     pools_[conn->nodeIndex()]->release(std::move(conn));
     // We cannot know whether the unit in flight took effect: the client must not assume either
@@ -155,6 +161,24 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
           {"FATAL", "08P01", "pgsplit: the server sent a reply it could not match"}, true);
     co_return false;
   }
+  if (retryNow_) {
+    // The replica refused the read as a write, or is going away: its reply is dropped whole and
+    // the unit goes to the primary. (Bytes after its ReadyForQuery would be unsolicited.)
+    retryNow_ = false;
+    active_ = nullptr;
+    if (result.consumed < chunk.size()) conn->markBroken();
+    carry_ = 0;
+    pools_[conn->nodeIndex()]->release(std::move(conn));
+    co_await retryElsewhere(retryWhy_);
+    co_return state_ != State::Closed;
+  }
+  if (armed_ && retryWanted_) {
+    // Its ReadyForQuery (or the end of the connection) is still to come: hold everything back.
+    carry_ = chunk.size() - result.consumed;
+    if (carry_ > 0) std::memmove(buf.data(), buf.data() + result.consumed, carry_);
+    co_return true;
+  }
+  if (armed_ && !out.empty()) armed_ = false;  // the reply has begun: no retry any more
   const bool release = releaseAfterScan_;
   if (release) {
     // The next unit may be routed anywhere from now on, even before these bytes are written.
@@ -182,6 +206,13 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
 bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool failed) {
   BackendConnection* conn = active_.get();
   if (conn) conn->setTxnStatus(status);
+  if (entry.forClient && armed_) {
+    armed_ = false;
+    if (retryWanted_) {
+      retryNow_ = true;  // the relay sends the unit again; this ReadyForQuery is not the client's
+      return true;
+    }
+  }
   if (!entry.forClient) {
     // pgsplit's own settings SQL. If it failed the client was told (as a notice); the backend's
     // settings are unknown now and get RESET ALL before the next unit.
@@ -239,7 +270,7 @@ void ClientSession::statementFailed(const PendingReply& entry) {
   backend::ServerState* st = active_ ? &active_->state() : nullptr;
   if (entry.request == client::Parse) {
     if (entry.synthetic == 0 && st) st->prepared.erase(entry.statement.get());
-    if (entry.forClient && !entry.clientName.empty()) {
+    if (entry.forClient && !entry.clientName.empty() && !retryWanted_) {  // (a retry re-sends it)
       auto it = statements_.find(entry.clientName);
       if (it != statements_.end() && it->second == entry.statement) statements_.erase(it);
     }
@@ -272,20 +303,107 @@ void ClientSession::copyInStarted(bool syncQueued) {
   absorbSync_ = syncQueued;
 }
 
-void ClientSession::errorResponse(std::string_view, const PendingReply&) {}
+void ClientSession::errorResponse(std::string_view body, const PendingReply& entry) {
+  if (!armed_ || !entry.forClient) return;
+  auto fields = decodeError(body);
+  if (!fields) return;
+  if (fields->sqlstate == "25006") {
+    // "cannot execute ... in a read-only transaction": the classifier let a write through.
+    retryWanted_ = true;
+    retryWhy_ = "the replica refused it as a write (25006)";
+  } else if (fields->severity == "FATAL" || fields->severity == "PANIC") {
+    retryWanted_ = true;  // the replica is closing the connection (shutdown, termination)
+    retryWhy_ = "the replica ended the connection";
+  }
+}
+
+Task<void> ClientSession::retryElsewhere(const char* why) {
+  armed_ = false;
+  retryWanted_ = false;
+  retrying_ = true;
+  const bool safetyNet = std::string_view(why).find("25006") != std::string_view::npos;
+  (safetyNet ? runtime_.safetyNetRetries : runtime_.readRetries).fetch_add(1);
+  const auto& snap = worker_.nodes();
+  const int primary = routing::Router::primaryOf(snap);
+  const std::string& from = runtime_.config->nodes[static_cast<std::size_t>(retry_.node)].name;
+  std::string text;
+  if (!retry_.ops.empty() && retry_.ops.front().type == client::Query) {
+    auto q = decodeQuery(std::string_view(retry_.batch).substr(5, retry_.ops.front().size - 5));
+    if (q) text = std::string(q->substr(0, 120));
+  }
+  if (safetyNet)
+    spdlog::warn(
+        "[c{}] safety net: node {} {}; sent again to the primary (classified \"{}\"; "
+        "fingerprint {:016x}): {}",
+        id_, from, why, retry_.cls.reason, std::hash<std::string>{}(retry_.batch), text);
+  else
+    spdlog::warn("[c{}] read sent to node {}: {}; sent again to the primary", id_, from, why);
+
+  BackendConnection::Ptr target;
+  ErrorSpec err;
+  std::string errText;
+  if (primary >= 0) {
+    target = co_await acquire(primary, err, errText);
+  } else {
+    errText = "pgsplit: no primary node is available";
+    err = {"ERROR", "08006", errText};
+  }
+  if (state_ == State::Closed) {
+    retrying_ = false;
+    co_return;
+  }
+  if (!target) {
+    // The client's unit fails with the reason, and its Sync gets its ReadyForQuery here.
+    scratch_.clear();
+    writeError(scratch_, err);
+    writeReadyForQuery(scratch_, 'I');
+    std::string bytes = std::move(scratch_);
+    pendingSyncs_ = 0;
+    retrying_ = false;
+    clientSignal_.cancel();
+    co_await writeClient(bytes);
+    co_return;
+  }
+  // The client's Sync is still counted in pendingSyncs_: the primary's ReadyForQuery answers it.
+  wire_.clear();
+  if (target->txnStatus() == 'I') syncSettings(*target);
+  const bool rewritten = renderBatch(*target, true, retry_.batch, retry_.ops, nullptr);
+  std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(retry_.batch);
+  error_code ec;
+  co_await asio::async_write(target->socket(), asio::buffer(out.data(), out.size()),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    target->markBroken();
+    error_code ignored;
+    target->socket().close(ignored);
+  }
+  retrying_ = false;
+  clientSignal_.cancel();
+  if (active_ == target) {
+    synthOut_.clear();
+    if (replies_.takeSynthetic(synthOut_, *this)) {
+      std::string bytes = std::move(synthOut_);
+      co_await writeClient(bytes);
+    }
+  }
+}
 
 Task<bool> ClientSession::writeClient(std::string_view bytes) {
-  while (writing_) {
+  // Writes go out in the order they were asked for (tickets): the relay's replies and pgsplit's
+  // own answers must never overtake each other.
+  const std::uint64_t ticket = nextWriteTicket_++;
+  while (servingWriteTicket_ != ticket) {
     writeSignal_.expires_at(asio::steady_timer::time_point::max());
     error_code ec;
     co_await writeSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (!socket_.is_open()) co_return false;
-  writing_ = true;
   error_code ec;
-  co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
-                             asio::redirect_error(asio::use_awaitable, ec));
-  writing_ = false;
+  if (socket_.is_open())
+    co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  else
+    ec = asio::error::not_connected;
+  ++servingWriteTicket_;
   writeSignal_.cancel();
   co_return !ec;
 }

@@ -125,7 +125,7 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
   if (!copyOut_.empty() && !copyMessage && !co_await flushCopy()) co_return false;
   // (An if-chain, not a switch: g++ 12 miscompiles co_await inside switch cases.)
   const char type = frame.type;
-  const bool skipping = skipUntilSync_ || batchSkipping_;
+  const bool skipping = skipUntilSync_;
   if ((type == client::Query || type == client::FunctionCall) && skipping) {
     co_return true;  // PostgreSQL discards everything up to Sync after an error in a batch
   }
@@ -139,7 +139,8 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
     if (batchOps_.empty() && sql::mentionsDiscardOrDeallocate(*text) &&
         co_await answerDeallocate(*text))
       co_return true;
-    // A Query ends any extended batch left open without Sync.
+    // A Query ends any extended batch left open without Sync, and drops the unnamed statement.
+    unnamedValid_ = false;
     sql::Classification c = sql::classify(*text);
     noteStatement(c);
     noteExecution(c, noteEffects(*text, c));
@@ -205,7 +206,6 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
 Task<bool> ClientSession::handleSync(std::string_view raw) {
   if (skipUntilSync_) {
     skipUntilSync_ = false;
-    batchSkipping_ = false;
     clearBatch();
     co_await waitUntilSettled();
     scratch_.clear();
@@ -223,9 +223,7 @@ Task<bool> ClientSession::handleSync(std::string_view raw) {
     co_return true;
   }
   addOp(client::Sync, raw);
-  const bool ok = co_await submitUnit(true);
-  batchSkipping_ = false;
-  co_return ok;
+  co_return co_await submitUnit(true);
 }
 
 void ClientSession::noteWriteTarget(const sql::Classification& cls,
@@ -255,7 +253,7 @@ void ClientSession::applyReadYourWrites(routing::SessionView& view,
 // Waits until no reply is outstanding, so pgsplit's own answers keep their place in the stream
 // and the next routing decision sees the transaction state the backend reported.
 Task<void> ClientSession::waitUntilSettled() {
-  while ((pendingSyncs_ > 0 || relayFlushing_) && relayRunning_) {
+  while ((pendingSyncs_ > 0 || relayFlushing_ || retrying_) && relayRunning_) {
     clientSignal_.expires_at(asio::steady_timer::time_point::max());
     error_code ec;
     co_await clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -271,6 +269,11 @@ Task<bool> ClientSession::answerLocally(ErrorSpec error) {
 }
 
 Task<bool> ClientSession::submitUnit(bool endsWithSync) {
+  while (retrying_ && relayRunning_) {  // the relay is sending a unit again: it goes first
+    clientSignal_.expires_at(asio::steady_timer::time_point::max());
+    error_code ec;
+    co_await clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
   sql::Classification cls = batchClass_;
   const bool hasStatement = batchHasStatement_;
   if (!endsWithSync) {
@@ -279,13 +282,22 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     cls.readOnly = false;
     if (cls.txnStart == sql::TxnStart::ReadOnly) cls.txnStart = sql::TxnStart::ReadWrite;
   }
+  if (serializableDefault_) {
+    // default_transaction_isolation = serializable: a standby refuses every transaction.
+    cls.readOnly = false;
+    if (cls.txnStart == sql::TxnStart::ReadOnly) cls.txnStart = sql::TxnStart::ReadWrite;
+  }
+  if (absorbSync_ && !copyIn_) {
+    // After an extended-protocol COPY the client sent a new unit, not the bare Sync the server
+    // waits for: the Sync sent with the Execute will never be answered.
+    absorbSync_ = false;
+    if (replies_.dropQueuedSync() && pendingSyncs_ > 0) --pendingSyncs_;
+  }
 
   // Pipelining: a unit may follow earlier ones onto the busy active backend if it belongs there;
   // otherwise wait for their replies, which also settles the transaction state.
   bool rideAlong = false;
-  if (active_ && boundUnnamed_) {
-    rideAlong = true;  // an unnamed statement parsed in an earlier unit lives on this backend
-  } else if (active_ && (busy() || relayFlushing_)) {
+  if (active_ && (busy() || relayFlushing_)) {
     if (batchOpen_) {
       rideAlong = true;  // the rest of a batch already partly sent
     } else if (pinned_) {
@@ -361,19 +373,35 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     }
   }
 
+  if (batchPoisons_) target->markBroken();
+  batchPoisons_ = false;
   if (batchWrites_) noteWriteTarget(cls, *target);
   batchWrites_ = false;
-  boundUnnamed_ = unnamedPending_;  // a Bind in a later unit must follow it to this backend
-  co_return co_await writeUnit(std::move(target), endsWithSync);
+  co_return co_await writeUnit(std::move(target), endsWithSync, cls);
 }
 
-Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync) {
+Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync,
+                                    const sql::Classification& cls) {
   wire_.clear();
+  const bool alone = replies_.pending() == 0 && replies_.atBoundary() && !batchOpen_;
+  // A whole autocommit read on a replica, with nothing else in flight there, may be sent again
+  // elsewhere until its reply starts (see retry_).
+  const auto& snap = worker_.nodes();
+  const bool armable = alone && endsWithSync && target->txnStatus() == 'I' && cls.readOnly &&
+                       cls.txnStart == sql::TxnStart::None &&
+                       snap.nodes[target->nodeIndex()].role == routing::Role::Replica;
+  if (armable) {
+    retry_.batch.assign(batch_);
+    retry_.ops = batchOps_;
+    retry_.cls = cls;
+    retry_.node = static_cast<int>(target->nodeIndex());
+    retryWanted_ = false;
+  }
+  armed_ = armable;
   // An idle backend is brought in line with the client's settings first, in the same write.
-  if (replies_.pending() == 0 && replies_.atBoundary() && !batchOpen_ && target->txnStatus() == 'I')
-    syncSettings(*target);
-  const bool rewritten = renderBatch(*target, endsWithSync);
-  if (endsWithSync) ++pendingSyncs_;
+  if (alone && target->txnStatus() == 'I') syncSettings(*target);
+  const bool rewritten = renderBatch(*target, endsWithSync, batch_, batchOps_, &batchEffects_);
+  if (endsWithSync && lastEndAccepted_) ++pendingSyncs_;
   batchOpen_ = !endsWithSync;
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(batch_);
   error_code ec;
@@ -391,6 +419,7 @@ Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool
   if (active_ == target) {
     synthOut_.clear();
     if (replies_.takeSynthetic(synthOut_, *this)) {
+      armed_ = false;  // part of the reply reached the client
       std::string bytes = std::move(synthOut_);
       co_return co_await writeClient(bytes);
     }

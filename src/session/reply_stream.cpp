@@ -18,6 +18,16 @@ void ReplyStream::reset() {
   skipping_ = false;
 }
 
+bool ReplyStream::dropQueuedSync() {
+  for (std::size_t i = 0; i < queue_.size(); ++i) {
+    if (queue_[i].request == 'S') {
+      queue_.erase(i);
+      return true;
+    }
+  }
+  return false;
+}
+
 bool ReplyStream::push(PendingReply&& entry) {
   if (skipping_) {
     if (entry.request != 'S') return false;
@@ -71,7 +81,11 @@ ReplyStream::Action ReplyStream::decide(char type, std::string_view body, bool w
   const Action mine = head.forClient ? Action::Forward : Action::Drop;
 
   if (type == 'E') {
-    const Action a = !head.forClient && head.errorAsNotice ? Action::AsNotice : Action::Forward;
+    Action a = !head.forClient && head.errorAsNotice ? Action::AsNotice : Action::Forward;
+    if (head.replaceError) {
+      replacement_ = std::move(head.payload);
+      a = Action::Replace;
+    }
     failed_ = true;
     if (whole) l.errorResponse(body, head);
     if (endsWithReadyForQuery(head.request)) return a;  // its ReadyForQuery follows
@@ -168,6 +182,10 @@ ReplyStream::Result ReplyStream::process(std::string_view chunk, std::string& ou
     if (a == Action::Drop) {
       divert(pos);
       run = whole ? pos + total : n;
+    } else if (a == Action::Replace) {
+      divert(pos);
+      out += replacement_;
+      run = whole ? pos + total : n;
     } else if (a == Action::AsNotice) {
       divert(pos);
       out.push_back('N');
@@ -177,7 +195,7 @@ ReplyStream::Result ReplyStream::process(std::string_view chunk, std::string& ou
       pos += total;
     } else {
       remaining_ = total - (n - pos);
-      dropping_ = a == Action::Drop;
+      dropping_ = a == Action::Drop || a == Action::Replace;
       pos = n;
     }
     if (stop) {

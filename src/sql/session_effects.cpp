@@ -107,6 +107,10 @@ void effectsOf(const Statement& st, std::string_view text, std::vector<SessionEf
     if (i < tk.size() && (isWord(tk[i], "transaction") || isWord(tk[i], "constraints"))) return;
     std::string name = targetOf(tk, i);
     if (name.empty()) return;
+    // transaction_isolation and friends last only for the current transaction.
+    if (name == "transaction_isolation" || name == "transaction_read_only" ||
+        name == "transaction_deferrable")
+      return;
     if (setsDefault(tk, i, name)) {
       out.push_back({EffectKind::Reset, std::move(name), {}});  // back to the session default
       return;

@@ -457,3 +457,35 @@ TEST(Copy, TenMegabytesInBothProtocolsAndOut) {
 
 }  // namespace
 }  // namespace pgsplit::test
+
+namespace pgsplit::test {
+namespace {
+
+// A read whose replica connection ends before any of its reply reached the client runs on the
+// primary instead: the client sees only the result.
+TEST(ReadRetry, ReplicaConnectionEndedMidReadIsSentToThePrimary) {
+  const Cluster& cl = Cluster::get();
+  Pgsplit proxy;
+  Conn c(proxy.conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  ASSERT_EQ(PQsendQuery(c.get(), "SELECT pg_sleep(1.5), pg_is_in_recovery() AS retry_probe"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  int terminated = 0;
+  for (int port : {cl.replica1Port, cl.replica2Port}) {
+    Conn admin(cl.superuserConninfo(port));
+    ASSERT_TRUE(admin.ok()) << admin.error();
+    terminated +=
+        std::stoi(admin.value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE query LIKE '%retry_probe%' AND pid <> pg_backend_pid()"));
+  }
+  ASSERT_EQ(terminated, 1) << "the read should have been running on one replica";
+  Result r(PQgetResult(c.get()));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << PQerrorMessage(c.get());
+  EXPECT_EQ(r.value(0, 1), "f") << "the retried read should have run on the primary";
+  EXPECT_EQ(PQgetResult(c.get()), nullptr);
+  EXPECT_EQ(c.value("SELECT 'session goes on'"), "session goes on");
+  EXPECT_NE(proxy.log().find("sent again to the primary"), std::string::npos) << proxy.log();
+}
+
+}  // namespace
+}  // namespace pgsplit::test

@@ -75,6 +75,7 @@ class BackendConnection {
   std::string& readBuffer() { return readBuffer_; }
   // Prepared statements and settings this connection carries from client to client.
   ServerState& state() { return state_; }
+  const ServerState& state() const { return state_; }
 
  private:
   Task<bool> login(const LoginParams& params, LoginFailure& failure);

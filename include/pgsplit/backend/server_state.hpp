@@ -83,6 +83,10 @@ struct ServerState {
   // Parameters that differ from the login defaults: name -> the SQL that set them.
   std::map<std::string, std::string, std::less<>> settings;
   bool settingsUnknown = false;  // something failed: RESET ALL before the next client's work
+  // Whose unnamed statement the backend holds (session id and that session's Parse count);
+  // 0: none of any client pgsplit knows about.
+  std::uint64_t unnamedOwner = 0;
+  std::uint64_t unnamedGeneration = 0;
   // The session (id) and its settings version this backend was last brought in line with.
   std::uint64_t syncedSession = 0;
   std::uint64_t syncedVersion = 0;

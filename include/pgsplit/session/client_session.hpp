@@ -59,7 +59,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   Task<bool> handleMessage(protocol::Frame frame, std::string_view raw);
   Task<bool> handleSync(std::string_view raw);
   Task<bool> submitUnit(bool endsWithSync);
-  Task<bool> writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync);
+  Task<bool> writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync,
+                       const sql::Classification& cls);
   void clearBatch();
   Task<bool> answerLocally(protocol::ErrorSpec error);
   Task<void> waitUntilSettled();
@@ -71,7 +72,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   // for the backend that runs the batch (render).
   struct BatchOp {
     char type = 0;
-    bool duplicate = false;  // a Parse of a name the client already uses: 42P05
+    bool duplicate = false;         // a Parse of a name the client already uses: 42P05
+    bool usesUnnamed = false;       // Bind or Describe of the unnamed statement
+    bool parsesUnnamed = false;     // Parse of the unnamed statement
+    bool reservedClose = false;     // Close of a "pgsplit_" name: answered here
+    bool clearsStatements = false;  // runs DEALLOCATE ALL / DISCARD ALL
     std::uint32_t offset = 0;
     std::uint32_t size = 0;
     backend::StatementRef statement;
@@ -93,9 +98,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   void abandonBatch();
   // Records the replies the batch expects from `target`; true if what goes out was written into
   // wire_ (rewritten), false if batch_ goes out as it is.
-  bool renderBatch(backend::BackendConnection& target, bool endsWithSync);
+  // (batch, ops: the unit's messages; effects: its session effects, moved to unitEffects_.)
+  bool renderBatch(backend::BackendConnection& target, bool endsWithSync, const std::string& batch,
+                   const std::vector<BatchOp>& ops, std::vector<sql::SessionEffect>* effects);
   void ensurePrepared(backend::BackendConnection& target, const backend::StatementRef& s);
-  void pushReply(PendingReply entry);
+  // Before a Bind/Describe of the unnamed statement parsed in an earlier unit: make `target` hold
+  // this client's (or, if it has none, none at all, so the server says it does not exist).
+  void ensureUnnamed(backend::BackendConnection& target);
+  bool needsUnnamed(const backend::BackendConnection& target) const;
+  bool pushReply(PendingReply entry);
   // Settings: the SQL bringing `target` in line with this client's settings, sent ahead of
   // the unit in the same write.
   void syncSettings(backend::BackendConnection& target);
@@ -114,6 +125,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool releasable(char status) const;
   void releaseAll();
   void wake();
+  // Sends the armed unit (see retry_) again, on the primary, from the relay.
+  Task<void> retryElsewhere(const char* why);
   // ReplyListener: what the active backend's replies mean for the session.
   bool readyForQuery(const PendingReply& entry, char status, bool failed) override;
   void statementFailed(const PendingReply& entry) override;
@@ -154,25 +167,34 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool batchWrites_ = false;  // a statement that may change data runs in this unit
   std::vector<sql::SessionEffect> batchEffects_;
   bool skipUntilSync_ = false;  // after an error pgsplit raised itself inside a batch
-  bool batchSkipping_ = false;  // after a duplicate Parse: the rest up to Sync is not sent
-  std::string copyOut_;         // CopyData gathered for one write to the backend
+  bool batchPoisons_ =
+      false;             // the unit may drop pgsplit's own statements: never pool that backend
+  std::string copyOut_;  // CopyData gathered for one write to the backend
+  // The client's unnamed statement: PostgreSQL keeps it until the next Parse "", Close, or simple
+  // Query. Like named ones it is prepared again on whichever backend needs it (a backend records
+  // whose unnamed statement it holds).
   sql::Classification unnamedStatement_;
   std::vector<sql::SessionEffect> unnamedEffects_;
-  bool unnamedPending_ = false;  // an unnamed statement was parsed and not yet bound
-  bool boundUnnamed_ = false;    // ... and the backend it lives on is still attached
-  bool copyWriting_ = false;     // CopyData is being written to the active backend
-  bool copyIn_ = false;          // the active backend reads CopyData (Syncs are ignored)
-  bool absorbSync_ = false;      // the next Sync after the copy is answered by an earlier one
-  std::string errorState_;       // SQLSTATE text of an error pgsplit answers itself
+  std::string unnamedBody_;  // its Parse body after the name
+  bool unnamedValid_ = false;
+  std::uint64_t unnamedGeneration_ = 0;
+  bool copyWriting_ = false;  // CopyData is being written to the active backend
+  bool copyIn_ = false;       // the active backend reads CopyData (Syncs are ignored)
+  bool absorbSync_ = false;   // the next Sync after the copy is answered by an earlier one
+  std::string errorState_;    // SQLSTATE text of an error pgsplit answers itself
   // The client's named prepared statements (name -> shared definition).
   std::unordered_map<std::string, backend::StatementRef, StringHash, std::equal_to<>> statements_;
-  std::string wire_;      // a rendered batch
-  std::string synthOut_;  // pgsplit's own answers written from the client side
+  std::string wire_;  // a rendered batch
+  bool lastEndAccepted_ = true;
+  bool pendingClear_ = false;  // the unit's Sync/Query will be answered (not skipped)
+  std::string synthOut_;       // pgsplit's own answers written from the client side
 
   // Settings: from the startup packet (name -> set_config SQL), and in force now (name -> SQL).
   std::map<std::string, std::string, std::less<>> startupSettings_;
   std::map<std::string, std::string, std::less<>> settings_;
   std::uint64_t settingsVersion_ = 1;
+  bool serializableDefault_ = false;  // default_transaction_isolation is serializable
+  void settingsChanged();
   // Session effects of units in flight (FIFO, one per Sync/Query carrying some), and of the
   // transaction in progress (they count only if it commits).
   std::deque<std::vector<sql::SessionEffect>> unitEffects_;
@@ -189,6 +211,21 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   std::string relayOut_;        // replies rewritten for the client
   std::size_t carry_ = 0;       // bytes of a partial reply kept at the start of the read buffer
   bool releaseAfterScan_ = false;
+  // Transparent retry: an autocommit read sent to a replica is kept (retry_) until a byte of its
+  // reply reaches the client. If the replica refuses it as a write (25006, the classifier's
+  // safety net) or goes away first, the relay sends it to the primary instead, once.
+  struct RetryUnit {
+    std::string batch;
+    std::vector<BatchOp> ops;
+    sql::Classification cls;
+    int node = -1;
+  };
+  RetryUnit retry_;
+  bool armed_ = false;        // retry_ is the unit in flight; nothing of its reply went out
+  bool retryWanted_ = false;  // its reply says it must run elsewhere
+  const char* retryWhy_ = "";
+  bool retryNow_ = false;   // ... and its ReadyForQuery is in: send it again
+  bool retrying_ = false;   // the relay is doing so: the client side waits
   int pendingSyncs_ = 0;    // units sent to active_ whose ReadyForQuery is still to come
   bool batchOpen_ = false;  // part of a batch went out on Flush; its Sync is still to come
   // Read-your-writes (see docs/design.md): when this session's last write was acknowledged,
@@ -208,7 +245,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   asio::steady_timer clientSignal_;  // the relay settled or the session ends
   asio::steady_timer relaySignal_;   // a backend was attached or the session ends
   asio::steady_timer writeSignal_;   // a client write finished
-  bool writing_ = false;
+  std::uint64_t nextWriteTicket_ = 0;
+  std::uint64_t servingWriteTicket_ = 0;
   std::string scratch_;  // messages pgsplit builds itself
 };
 

@@ -24,6 +24,7 @@ struct PendingReply {
   bool forClient = true;        // false: pgsplit's own request; its replies are dropped
   bool errorAsNotice = false;   // (pgsplit's own) an error reaches the client as a notice
   bool carriesEffects = false;  // (Sync/Query) its unit's session effects wait in the session
+  bool replaceError = false;    // its (certain) ErrorResponse is replaced by payload
   // Not sent: pgsplit answers it itself, in order: '1' ParseComplete, '3' CloseComplete, or 'E'
   // (payload is the whole ErrorResponse).
   char synthetic = 0;
@@ -71,6 +72,12 @@ class RingQueue {
     head_ = (head_ + 1) & (items_.size() - 1);
     --size_;
     return item;
+  }
+  void erase(std::size_t i) {
+    for (; i + 1 < size_; ++i)
+      (*this)[i] = std::move((*this)[i + 1]);
+    (*this)[size_ - 1] = T{};
+    --size_;
   }
   void clear() {
     while (!empty())
@@ -124,9 +131,11 @@ class ReplyStream {
   bool atBoundary() const { return remaining_ == 0; }
   std::size_t pending() const { return queue_.size(); }
   void reset();
+  // Forgets the first Sync still expected (the server will never answer it). True if found.
+  bool dropQueuedSync();
 
  private:
-  enum class Action : std::uint8_t { Forward, Drop, AsNotice, Confused };
+  enum class Action : std::uint8_t { Forward, Drop, AsNotice, Replace, Confused };
   Action decide(char type, std::string_view body, bool whole, ReplyListener& l, bool& stop);
   bool headIsSynthetic() { return !queue_.empty() && queue_.front().synthetic != 0; }
   void emitSynthetic(std::string& out, ReplyListener& l);
@@ -140,6 +149,7 @@ class ReplyStream {
   bool dropping_ = false;      // ... and they are dropped
   bool failed_ = false;        // an error since the last ReadyForQuery
   bool skipping_ = false;      // the backend discards requests until the next Sync we send
+  std::string replacement_;    // what Action::Replace puts in place of the server's message
 };
 
 }  // namespace pgsplit::session

@@ -51,6 +51,9 @@ struct Runtime {
   CancelRegistry cancels;
   std::atomic<std::uint32_t> clients{0};
   std::atomic<std::uint64_t> nextSessionId{1};
+  // Units a replica refused as writes (25006) or lost, sent again to the primary.
+  std::atomic<std::uint64_t> safetyNetRetries{0};
+  std::atomic<std::uint64_t> readRetries{0};
   unsigned workerCount = 1;
 
   explicit Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapshot initial);
