@@ -87,6 +87,9 @@ int main(int argc, char** argv) {
   spdlog::info("pgsplit {} listening on {}:{} ({} workers, {} pooling, {} auth)", PGSPLIT_VERSION,
                server.localEndpoint().address().to_string(), server.localEndpoint().port(), workers,
                config::toString(cfg->pool.mode), config::toString(cfg->server.authMethod));
+  spdlog::info("health checks every {} ms (timeout {} ms); read-your-writes: {}",
+               cfg->health.intervalMs, cfg->health.timeoutMs,
+               config::toString(cfg->consistency.readYourWrites));
   monitor.start();
   int code = server.run();
   monitor.stop();

@@ -30,7 +30,8 @@ constexpr std::int64_t kMaxClientConnections = 1'000'000;
 constexpr std::int64_t kMaxServerConnections = 10'000;
 constexpr std::int64_t kMaxWeight = 10'000;
 
-constexpr std::array kTopLevelKeys{"server"sv, "pool"sv, "nodes"sv, "users"sv, "log"sv};
+constexpr std::array kTopLevelKeys{"server"sv, "pool"sv,   "nodes"sv,      "users"sv,
+                                   "log"sv,    "health"sv, "consistency"sv};
 constexpr std::array kServerKeys{"listen"sv,
                                  "workers"sv,
                                  "auth_method"sv,
@@ -42,6 +43,13 @@ constexpr std::array kPoolKeys{"mode"sv, "max_server_connections"sv, "connect_ti
 constexpr std::array kNodeKeys{"name"sv, "host"sv, "port"sv, "role"sv, "weight"sv};
 constexpr std::array kUserKeys{"name"sv, "password"sv};
 constexpr std::array kLogKeys{"level"sv};
+constexpr std::array kHealthKeys{"interval_ms"sv, "timeout_ms"sv, "user"sv, "password"sv,
+                                 "database"sv};
+constexpr std::array kConsistencyKeys{"read_your_writes"sv, "window_ms"sv,
+                                      "max_replica_lag_bytes"sv, "max_replica_lag_ms"sv};
+constexpr std::int64_t kMinHealthIntervalMs = 10;
+constexpr std::int64_t kMaxHealthIntervalMs = 60LL * 60 * 1000;
+constexpr std::int64_t kMaxLagBytes = 1LL << 62;
 
 template <class E>
 struct Choice {
@@ -62,6 +70,12 @@ constexpr std::array<Choice<AuthMethod>, 3> kAuthMethods{{
     {"scram-sha-256", AuthMethod::ScramSha256},
     {"md5", AuthMethod::Md5},
     {"trust", AuthMethod::Trust},
+}};
+constexpr std::array<Choice<ReadYourWrites>, 4> kReadYourWrites{{
+    {"off", ReadYourWrites::Off},
+    {"session", ReadYourWrites::Session},
+    {"window", ReadYourWrites::Window},
+    {"lsn", ReadYourWrites::Lsn},
 }};
 constexpr std::array<Choice<std::string_view>, 7> kLogLevels{{
     {"trace", "trace"},
@@ -132,6 +146,8 @@ class Validator {
     readNodes(root);
     readUsers(root);
     if (const toml::table* t = section(root, "log")) readLog(*t);
+    if (const toml::table* t = section(root, "health")) readHealth(*t);
+    if (const toml::table* t = section(root, "consistency")) readConsistency(*t);
   }
 
   std::vector<Problem> takeProblems() { return std::move(problems_); }
@@ -267,6 +283,32 @@ class Validator {
     out_.log.level = std::string(level);
   }
 
+  void readHealth(const toml::table& t) {
+    checkKeys(t, kHealthKeys, "in [health]");
+    HealthConfig& h = out_.health;
+    readInt(t, "interval_ms", kMinHealthIntervalMs, kMaxHealthIntervalMs, h.intervalMs);
+    readInt(t, "timeout_ms", 1, kMaxHealthIntervalMs, h.timeoutMs);
+    if (t.contains("user")) requireString(t, "user", "[health]", h.user, false);
+    if (const toml::node* password = readString(t, "password", h.password)) {
+      h.passwordSet = true;
+      if (!t.contains("user")) {
+        report(password->source(),
+               "'password' in [health] needs 'user' (without both, the first [[users]] entry "
+               "logs in)");
+      }
+    }
+    if (t.contains("database")) requireString(t, "database", "[health]", h.database, false);
+  }
+
+  void readConsistency(const toml::table& t) {
+    checkKeys(t, kConsistencyKeys, "in [consistency]");
+    ConsistencyConfig& c = out_.consistency;
+    readChoice(t, "read_your_writes", kReadYourWrites, c.readYourWrites);
+    readInt(t, "window_ms", 1, kMaxTimeoutMs, c.windowMs);
+    readInt(t, "max_replica_lag_bytes", 0, kMaxLagBytes, c.maxReplicaLagBytes);
+    readInt(t, "max_replica_lag_ms", 0, kMaxTimeoutMs, c.maxReplicaLagMs);
+  }
+
   // The array behind [[name]]; reports a missing, empty or mistyped one.
   const toml::array* entries(const toml::table& root, std::string_view name) {
     const std::string required = "at least one [[" + std::string(name) + "]] entry is required";
@@ -392,6 +434,20 @@ const UserConfig* Config::findUser(std::string_view name) const {
   return nullptr;
 }
 
+std::string Config::healthUser() const {
+  if (!health.user.empty()) return health.user;
+  return users.empty() ? std::string() : users.front().name;
+}
+
+std::string Config::healthPassword() const {
+  if (!health.user.empty()) {
+    if (health.passwordSet) return health.password;
+    const UserConfig* u = findUser(health.user);
+    return u ? u->password : std::string();
+  }
+  return users.empty() ? std::string() : users.front().password;
+}
+
 LoadResult loadString(std::string_view text, const std::string& path) {
   try {
     return load(text, path);
@@ -453,6 +509,20 @@ const char* toString(AuthMethod a) {
       return "md5";
     case AuthMethod::Trust:
       return "trust";
+  }
+  return "unknown";
+}
+
+const char* toString(ReadYourWrites r) {
+  switch (r) {
+    case ReadYourWrites::Off:
+      return "off";
+    case ReadYourWrites::Session:
+      return "session";
+    case ReadYourWrites::Window:
+      return "window";
+    case ReadYourWrites::Lsn:
+      return "lsn";
   }
   return "unknown";
 }

@@ -1,10 +1,29 @@
 #include "pgsplit/health/monitor.hpp"
 
-#include <libpq-fe.h>
-
 #include <spdlog/spdlog.h>
 
 namespace pgsplit::health {
+
+namespace {
+// While two nodes claim to be the primary, say so again this often.
+constexpr auto kSplitBrainRepeat = std::chrono::seconds(10);
+
+routing::Role configuredRole(config::NodeRole r) {
+  if (r == config::NodeRole::Primary) return routing::Role::Primary;
+  if (r == config::NodeRole::Replica) return routing::Role::Replica;
+  return routing::Role::Unknown;
+}
+
+std::string names(const routing::NodeSnapshot& s) {
+  std::string out;
+  for (const auto& n : s.nodes) {
+    if (!n.up || n.role != routing::Role::Primary) continue;
+    if (!out.empty()) out += " and ";
+    out += n.name;
+  }
+  return out;
+}
+}  // namespace
 
 routing::NodeSnapshot initialSnapshot(const config::Config& config) {
   routing::NodeSnapshot snap;
@@ -13,130 +32,174 @@ routing::NodeSnapshot initialSnapshot(const config::Config& config) {
     s.name = n.name;
     s.weight = n.weight;
     s.up = true;
-    s.role = n.role == config::NodeRole::Primary   ? routing::Role::Primary
-             : n.role == config::NodeRole::Replica ? routing::Role::Replica
-                                                   : routing::Role::Unknown;
+    s.role = configuredRole(n.role);
     snap.nodes.push_back(std::move(s));
   }
   return snap;
 }
 
-Monitor::Monitor(std::shared_ptr<const config::Config> config, routing::NodeStateBoard& board,
-                 std::chrono::milliseconds interval)
-    : config_(std::move(config)), board_(board), interval_(interval) {
-  conns_.assign(config_->nodes.size(), nullptr);
+Monitor::Monitor(std::shared_ptr<const config::Config> config, routing::NodeStateBoard& board)
+    : config_(std::move(config)),
+      board_(board),
+      interval_(config_->health.intervalMs),
+      timeout_(config_->health.timeoutMs),
+      limits_(routing::RouterOptions::from(*config_).lag) {
+  const std::string user = config_->healthUser();
+  const std::string password = config_->healthPassword();
+  for (const auto& n : config_->nodes) {
+    probes_.push_back(std::make_unique<PgProbe>(
+        io_.get_executor(), ProbeTarget{n.host, n.port, user, password, config_->health.database}));
+    timers_.push_back(std::make_unique<asio::steady_timer>(io_));
+  }
+  roleMismatch_.assign(config_->nodes.size(), false);
 }
 
 Monitor::~Monitor() {
   stop();
-  for (auto* c : conns_)
-    if (c) PQfinish(c);
-}
-
-ProbeResult Monitor::probe(std::size_t idx) {
-  const auto& node = config_->nodes[idx];
-  ProbeResult result;
-  PGconn*& conn = conns_[idx];
-  if (conn && PQstatus(conn) != CONNECTION_OK) {
-    PQfinish(conn);
-    conn = nullptr;
-  }
-  if (!conn) {
-    const auto& user = config_->users.front();
-    const std::string port = std::to_string(node.port);
-    const char* keys[] = {
-        "host", "port", "dbname", "user", "password", "connect_timeout", "application_name",
-        nullptr};
-    const char* values[] = {
-        node.host.c_str(),     port.c_str(), "postgres",       user.name.c_str(),
-        user.password.c_str(), "3",          "pgsplit-health", nullptr};
-    conn = PQconnectdbParams(keys, values, 0);
-    if (PQstatus(conn) != CONNECTION_OK) {
-      result.error = PQerrorMessage(conn);
-      PQfinish(conn);
-      conn = nullptr;
-      while (!result.error.empty() && result.error.back() == '\n')
-        result.error.pop_back();
-      return result;
-    }
-  }
-  // The insert position (not the write position) is past every commit acknowledged so far, even
-  // with synchronous_commit = off: what read-your-writes compares replicas against.
-  result.sampledAt = routing::Clock::now();
-  PGresult* res = PQexec(conn,
-                         "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() "
-                         "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END");
-  if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-    result.up = true;
-    result.role = PQgetvalue(res, 0, 0)[0] == 't' ? routing::Role::Replica : routing::Role::Primary;
-    result.lsn = routing::parseLsn(PQgetvalue(res, 0, 1));
-  } else {
-    result.error = PQerrorMessage(conn);
-  }
-  PQclear(res);
-  return result;
 }
 
 void Monitor::probeAll() {
-  // The primary first: replicas sampled after it in the same round can prove they have replayed
-  // what it had written when sampled.
-  std::vector<std::size_t> order;
-  auto before = board_.current();
-  for (std::size_t i = 0; i < config_->nodes.size(); ++i)
-    if (before->nodes[i].role == routing::Role::Primary) order.push_back(i);
-  for (std::size_t i = 0; i < config_->nodes.size(); ++i)
-    if (before->nodes[i].role != routing::Role::Primary) order.push_back(i);
-
-  std::vector<ProbeResult> results(config_->nodes.size());
-  for (std::size_t i : order) {
-    ProbeResult& r = results[i];
-    r = probe(i);
-    const auto& node = config_->nodes[i];
-    if (node.role == config::NodeRole::Primary) r.role = routing::Role::Primary;
-    if (node.role == config::NodeRole::Replica) r.role = routing::Role::Replica;
-    const auto& was = before->nodes[i];
-    if (was.up != r.up || (r.up && was.role != r.role)) {
-      if (r.up)
-        spdlog::info("node {} ({}:{}) is up as {}", node.name, node.host, node.port,
-                     routing::toString(r.role));
-      else
-        spdlog::warn("node {} ({}:{}) is down: {}", node.name, node.host, node.port, r.error);
-    }
-  }
-  board_.update([&](routing::NodeSnapshot& s) {
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      const ProbeResult& r = results[i];
-      s.nodes[i].up = r.up;
-      if (!r.up) continue;
-      s.nodes[i].role = r.role;
-      s.nodes[i].lsn = r.lsn;
-      s.nodes[i].lsnSampledAt = r.sampledAt;
-    }
-  });
+  for (std::size_t i = 0; i < probes_.size(); ++i)
+    asio::co_spawn(io_, checkOnce(i), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);  // a bug: let it end the process loudly at start
+    });
+  io_.run();
+  io_.restart();
 }
 
 void Monitor::start() {
-  thread_ = std::thread([this] { loop(); });
+  for (std::size_t i = 0; i < probes_.size(); ++i)
+    asio::co_spawn(io_, nodeLoop(i), [i](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("bug: the health check loop of node #{} ended: {}", i, ex.what());
+      } catch (...) {
+        spdlog::error("bug: the health check loop of node #{} ended", i);
+      }
+    });
+  thread_ = std::thread([this] { io_.run(); });
 }
 
 void Monitor::stop() {
-  {
-    std::lock_guard lock(mutex_);
+  if (!thread_.joinable()) return;
+  // Every wait is cancellable, so the loops end and run() returns.
+  asio::post(io_, [this] {
     stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+    for (auto& t : timers_)
+      t->cancel();
+    for (auto& p : probes_)
+      p->cancel();
+  });
+  thread_.join();
 }
 
-void Monitor::loop() {
-  std::unique_lock lock(mutex_);
+Task<void> Monitor::nodeLoop(std::size_t node) {
+  asio::steady_timer& timer = *timers_[node];
+  auto started = routing::Clock::now();
   while (!stopping_) {
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    // From the start of one check to the start of the next; a slow check starts the next at once.
+    timer.expires_at(started + interval_);
+    error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopping_) break;
-    lock.unlock();
-    probeAll();
-    lock.lock();
+    started = routing::Clock::now();
+    co_await checkOnce(node);
   }
+}
+
+Task<void> Monitor::checkOnce(std::size_t node) {
+  ProbeResult result = co_await probes_[node]->check(timeout_);
+  if (stopping_) co_return;  // a cancelled check says nothing about the node
+  publish(node, std::move(result));
+}
+
+void Monitor::publish(std::size_t i, ProbeResult r) {
+  const auto& cfg = config_->nodes[i];
+  const routing::Role configured = configuredRole(cfg.role);
+  if (r.up && configured != routing::Role::Unknown) {
+    // The operator's word wins, but a contradiction is worth a warning (once).
+    const bool mismatch = r.role != configured;
+    if (mismatch && !roleMismatch_[i])
+      spdlog::warn("node {} is configured as {} but answers as {}; keeping the configured role",
+                   cfg.name, routing::toString(configured), routing::toString(r.role));
+    roleMismatch_[i] = mismatch;
+    r.role = configured;
+  }
+  auto before = board_.current();
+  board_.update([&](routing::NodeSnapshot& s) {
+    auto& n = s.nodes[i];
+    n.up = r.up;
+    if (!r.up) {
+      n.lastError = r.error;
+      return;  // role and position: as last known
+    }
+    n.lastError.clear();
+    n.role = r.role;
+    n.lsn = r.lsn;
+    n.lsnSampledAt = r.sentAt;
+    n.replayDelayMs = r.role == routing::Role::Replica ? r.replayDelayMs : -1;
+    const int primary = routing::Router::primaryOf(s);
+    if (primary >= 0 && primary != trackedPrimary_) {
+      lag_.reset();  // positions of another primary say nothing about this one
+      trackedPrimary_ = primary;
+    }
+    if (primary == static_cast<int>(i)) {
+      lag_.primarySample(r.receivedAt, r.lsn);
+      n.lagBytes = 0;
+      n.lagMs = 0;
+    } else if (n.role == routing::Role::Replica) {
+      const auto lag = lag_.replicaLag(r.sentAt, r.lsn);
+      n.lagBytes = lag.bytes;
+      n.lagMs = lag.ms;
+    }
+  });
+  logChanges(*before, *board_.current());
+}
+
+void Monitor::logChanges(const routing::NodeSnapshot& before, const routing::NodeSnapshot& after) {
+  for (std::size_t i = 0; i < after.nodes.size() && i < before.nodes.size(); ++i) {
+    const auto& was = before.nodes[i];
+    const auto& now = after.nodes[i];
+    const auto& cfg = config_->nodes[i];
+    if (was.up && !now.up) {
+      spdlog::warn("node {} ({}:{}) is down: {}", cfg.name, cfg.host, cfg.port, now.lastError);
+    } else if (now.up && (!was.up || was.role != now.role)) {
+      spdlog::info("node {} ({}:{}) is up as {}", cfg.name, cfg.host, cfg.port,
+                   routing::toString(now.role));
+    }
+    if (!now.up || now.role != routing::Role::Replica) continue;
+    const bool wasOk = was.role != routing::Role::Replica || routing::withinLagLimits(was, limits_);
+    const bool ok = routing::withinLagLimits(now, limits_);
+    if (wasOk && !ok)
+      spdlog::warn(
+          "replica {} is over the lag limit ({} bytes, {} ms behind): no reads until it "
+          "catches up",
+          cfg.name, now.lagBytes, now.lagMs);
+    if (!wasOk && ok)
+      spdlog::info("replica {} is back within the lag limits ({} bytes, {} ms behind)", cfg.name,
+                   now.lagBytes, now.lagMs);
+  }
+
+  const int claimsBefore = routing::Router::primaryClaims(before);
+  const int claims = routing::Router::primaryClaims(after);
+  const auto now = routing::Clock::now();
+  if (claims >= 2 && (claimsBefore < 2 || now - splitBrainLoggedAt_ >= kSplitBrainRepeat)) {
+    spdlog::error(
+        "SPLIT BRAIN: nodes {} each answer pg_is_in_recovery() = false; writes are "
+        "refused until only one primary remains",
+        names(after));
+    splitBrainLoggedAt_ = now;
+  } else if (claims < 2 && claimsBefore >= 2) {
+    spdlog::warn("split brain over: {} primary node(s) now", claims);
+  }
+  const int p = routing::Router::primaryOf(after);
+  const int pBefore = routing::Router::primaryOf(before);
+  if (p >= 0 && p != pBefore && pBefore >= 0)
+    spdlog::warn("the primary is now node {} (was {})",
+                 after.nodes[static_cast<std::size_t>(p)].name,
+                 before.nodes[static_cast<std::size_t>(pBefore)].name);
 }
 
 }  // namespace pgsplit::health

@@ -236,18 +236,11 @@ void ClientSession::noteWriteTarget(const sql::Classification& cls,
 void ClientSession::applyReadYourWrites(routing::SessionView& view,
                                         const routing::NodeSnapshot& snap) {
   if (!wrote_) return;
-  if (requiredLsn_ == 0) {
-    // The first primary position sampled after the write was acknowledged covers it.
-    int p = routing::Router::primaryOf(snap);
-    if (p >= 0) {
-      const auto& primary = snap.nodes[static_cast<std::size_t>(p)];
-      if (primary.lsn != 0 && primary.lsnSampledAt > lastWriteAt_) requiredLsn_ = primary.lsn;
-    }
-  }
-  if (requiredLsn_ != 0)
-    view.minReplayLsn = requiredLsn_;
-  else
-    view.readsOnPrimary = true;
+  // The policy ([consistency] read_your_writes) lives in routing/consistency.cpp.
+  routing::WriteRecord record{wrote_, lastWriteAt_, requiredLsn_};
+  routing::applyReadYourWrites(worker_.router().options().consistency, record,
+                               routing::Clock::now(), snap, view);
+  requiredLsn_ = record.requiredLsn;
 }
 
 // Waits until no reply is outstanding, so pgsplit's own answers keep their place in the stream
@@ -343,8 +336,8 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
                     d.target == routing::Target::Replica ? "replica" : "primary", d.reason);
       target = co_await acquire(d.node, err, errText);
     } else {
-      errText = "pgsplit: no primary node is available";
-      err = {"ERROR", "08006", errText};
+      errText = std::move(d.refusal);  // names the node(s) at fault (routing/router.cpp)
+      err = {"ERROR", routing::kRefusalSqlstate, errText};
       spdlog::debug("[c{}] route -> none: {}", id_, d.reason);
     }
     if (!target) {

@@ -44,7 +44,11 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapsho
 }
 
 WorkerContext::WorkerContext(Runtime& runtime, asio::io_context& io, unsigned index)
-    : runtime_(runtime), io_(io), index_(index), snapshot_(runtime.nodes) {}
+    : runtime_(runtime),
+      io_(io),
+      index_(index),
+      snapshot_(runtime.nodes),
+      router_(routing::RouterOptions::from(*runtime.config)) {}
 
 pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& database,
                                        const std::string& user) {

@@ -35,24 +35,25 @@ std::string requireEnv(const char* name) {
 }
 }  // namespace
 
+Cluster Cluster::fromEnvFile(const std::string& path) {
+  Cluster c;
+  std::ifstream in(path);
+  if (!in) ADD_FAILURE() << "cannot read " << path << ": is the cluster running?";
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos || line[0] == '#') continue;
+    c.env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  c.primaryPort = std::atoi(c.env["PRIMARY_PORT"].c_str());
+  c.replica1Port = std::atoi(c.env["REPLICA1_PORT"].c_str());
+  c.replica2Port = std::atoi(c.env["REPLICA2_PORT"].c_str());
+  c.binDir = c.env["PG_BINDIR"];
+  return c;
+}
+
 const Cluster& Cluster::get() {
-  static Cluster cluster = [] {
-    Cluster c;
-    std::string path = requireEnv("PGSPLIT_TEST_CLUSTER_ENV");
-    std::ifstream in(path);
-    if (!in) ADD_FAILURE() << "cannot read " << path << ": is the cluster fixture running?";
-    std::string line;
-    while (std::getline(in, line)) {
-      auto eq = line.find('=');
-      if (eq == std::string::npos || line[0] == '#') continue;
-      c.env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    c.primaryPort = std::atoi(c.env["PRIMARY_PORT"].c_str());
-    c.replica1Port = std::atoi(c.env["REPLICA1_PORT"].c_str());
-    c.replica2Port = std::atoi(c.env["REPLICA2_PORT"].c_str());
-    c.binDir = c.env["PG_BINDIR"];
-    return c;
-  }();
+  static Cluster cluster = fromEnvFile(requireEnv("PGSPLIT_TEST_CLUSTER_ENV"));
   EXPECT_GT(cluster.primaryPort, 0) << "cluster.env has no PRIMARY_PORT";
   return cluster;
 }
@@ -95,7 +96,7 @@ int freePort() {
 }
 
 Pgsplit::Pgsplit(const PgsplitOptions& o) {
-  const Cluster& c = Cluster::get();
+  const Cluster& c = o.cluster ? *o.cluster : Cluster::get();
   const std::string binary = requireEnv("PGSPLIT_BINARY");
   char tmpl[] = "/tmp/pgsplit-it-XXXXXX";
   dir_ = ::mkdtemp(tmpl);

@@ -23,6 +23,8 @@ struct Cluster {
 
   // Loads $PGSPLIT_TEST_CLUSTER_ENV; fails the test (never skips) if the cluster is missing.
   static const Cluster& get();
+  // Reads a cluster.env written by scripts/cluster.sh.
+  static Cluster fromEnvFile(const std::string& path);
   std::string superuserConninfo(int port, const std::string& db = "postgres") const;
   std::string appConninfo(int port) const;
   // Waits until both replicas have replayed everything the primary has written so far.
@@ -39,8 +41,9 @@ struct PgsplitOptions {
   bool nodesAuto = true;  // role = "auto" for every node
   int maxServerConnections = 20;
   int startupTimeoutMs = 10000;
-  std::string serverExtra;  // appended verbatim inside [server]
-  std::string poolExtra;    // appended verbatim inside [pool]
+  std::string serverExtra;           // appended verbatim inside [server]
+  std::string poolExtra;             // appended verbatim inside [pool]
+  const Cluster* cluster = nullptr;  // default: the fixture cluster (Cluster::get())
 };
 
 // A pgsplit process on a free port, stopped (SIGTERM, then SIGKILL) when destroyed.

@@ -13,6 +13,8 @@ namespace pgsplit::config {
 enum class PoolMode : std::uint8_t { Transaction, Session };
 enum class NodeRole : std::uint8_t { Auto, Primary, Replica };
 enum class AuthMethod : std::uint8_t { ScramSha256, Md5, Trust };
+// How a session sees its own writes on replicas (see README, "Read-your-writes").
+enum class ReadYourWrites : std::uint8_t { Off, Session, Window, Lsn };
 
 struct ServerConfig {
   std::string listenHost = "127.0.0.1";
@@ -49,6 +51,24 @@ struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
 
+// [health]: how the nodes are checked (issue #6).
+struct HealthConfig {
+  std::uint32_t intervalMs = 500;  // from the start of one check of a node to the next
+  std::uint32_t timeoutMs = 2000;  // one check (connect + login + query); over it = down
+  std::string user;                // empty: the first [[users]] entry
+  std::string password;            // never logged; empty with `user` unset: that user's password
+  bool passwordSet = false;        // `password` was given (an empty one is a valid choice)
+  std::string database = "postgres";
+};
+
+// [consistency]: read-your-writes and replica lag limits (issue #6).
+struct ConsistencyConfig {
+  ReadYourWrites readYourWrites = ReadYourWrites::Lsn;
+  std::uint32_t windowMs = 1000;         // `window` mode: reads stay on the primary this long
+  std::uint64_t maxReplicaLagBytes = 0;  // 0 = unlimited
+  std::uint32_t maxReplicaLagMs = 0;     // 0 = unlimited
+};
+
 struct Config {
   std::string path;  // the file it came from
   ServerConfig server;
@@ -56,8 +76,13 @@ struct Config {
   std::vector<NodeConfig> nodes;
   std::vector<UserConfig> users;
   LogConfig log;
+  HealthConfig health;
+  ConsistencyConfig consistency;
 
   const UserConfig* findUser(std::string_view name) const;
+  // Who the health checks log in as: [health] user/password, else the first [[users]] entry.
+  std::string healthUser() const;
+  std::string healthPassword() const;
 };
 
 struct LoadResult {
@@ -72,5 +97,6 @@ LoadResult loadString(std::string_view text, const std::string& path = "<string>
 const char* toString(PoolMode m);
 const char* toString(NodeRole r);
 const char* toString(AuthMethod a);
+const char* toString(ReadYourWrites r);
 
 }  // namespace pgsplit::config

@@ -1,53 +1,58 @@
 #pragma once
-// Keeps each node's liveness and role fresh in the NodeStateBoard, with libpq on a thread of its
-// own so no worker ever blocks on a health check. (Issue #6 moves it onto the event loop with
-// PQconnectStart/PQconnectPoll and adds replay positions and lag.)
-#include <atomic>
+// Keeps each node's liveness, role, WAL position and lag fresh in the NodeStateBoard. Every node
+// is checked on its own schedule ([health] interval_ms) by its own coroutine on the monitor's
+// event loop, each check bounded by [health] timeout_ms: a frozen node delays nobody else's
+// check, and no worker thread ever runs one.
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "pgsplit/asio.hpp"
 #include "pgsplit/config/config.hpp"
+#include "pgsplit/health/lag_tracker.hpp"
+#include "pgsplit/health/pg_probe.hpp"
 #include "pgsplit/routing/node_snapshot.hpp"
-
-struct pg_conn;
+#include "pgsplit/routing/router.hpp"
 
 namespace pgsplit::health {
 
-struct ProbeResult {
-  bool up = false;
-  routing::Role role = routing::Role::Unknown;
-  std::uint64_t lsn = 0;  // primary: insert LSN; replica: last replayed LSN
-  routing::Clock::time_point sampledAt{};
-  std::string error;  // when !up
-};
-
 class Monitor {
  public:
-  Monitor(std::shared_ptr<const config::Config> config, routing::NodeStateBoard& board,
-          std::chrono::milliseconds interval = std::chrono::milliseconds(200));
+  Monitor(std::shared_ptr<const config::Config> config, routing::NodeStateBoard& board);
   ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
 
-  // One round over every node, now, on the caller's thread (used once before serving).
+  // One check of every node, all at once, on the caller's thread; returns when each has answered
+  // or timed out (used once before serving).
   void probeAll();
+  // Checks every node every interval on the monitor's own thread, until stop().
   void start();
   void stop();
 
  private:
-  ProbeResult probe(std::size_t node);
-  void loop();
+  Task<void> nodeLoop(std::size_t node);
+  Task<void> checkOnce(std::size_t node);
+  void publish(std::size_t node, ProbeResult result);
+  void logChanges(const routing::NodeSnapshot& before, const routing::NodeSnapshot& after);
 
   std::shared_ptr<const config::Config> config_;
   routing::NodeStateBoard& board_;
   std::chrono::milliseconds interval_;
-  std::vector<pg_conn*> conns_;
+  std::chrono::milliseconds timeout_;
+  routing::LagLimits limits_;
+  // Declared before what runs on it, so it is destroyed last.
+  asio::io_context io_{1};
+  std::vector<std::unique_ptr<PgProbe>> probes_;
+  std::vector<std::unique_ptr<asio::steady_timer>> timers_;
   std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
+  // Touched only on the monitor's event loop (or by probeAll before it starts).
   bool stopping_ = false;
+  LagTracker lag_;
+  int trackedPrimary_ = -1;
+  std::vector<bool> roleMismatch_;  // a configured role the node contradicts (logged once)
+  routing::Clock::time_point splitBrainLoggedAt_{};
 };
 
 // The snapshot a config describes before any check: configured roles, nodes assumed up.

@@ -26,6 +26,17 @@ struct NodeState {
   std::uint64_t lsn = 0;
   // When the check that read `lsn` started.
   Clock::time_point lsnSampledAt{};
+  // A replica's lag behind the primary, as the health monitor measured it (0 on a primary, when
+  // unknown, or caught up). Both are lower bounds: bytes of WAL the primary had when the replica
+  // was checked and the replica had not replayed; how long ago the primary was first seen past the
+  // replica's replay position (so an idle primary never makes a replica look late).
+  std::uint64_t lagBytes = 0;
+  std::uint64_t lagMs = 0;
+  // What the replica itself reports: now() - pg_last_xact_replay_timestamp() while it has WAL
+  // left to replay, 0 when it has replayed all it received; -1 unknown. For operators only.
+  std::int64_t replayDelayMs = -1;
+  // Why the last check failed (one line), while the node is down.
+  std::string lastError{};
 };
 
 struct NodeSnapshot {
