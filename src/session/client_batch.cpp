@@ -12,6 +12,7 @@
 
 #include "pgsplit/protocol/messages.hpp"
 #include "pgsplit/session/client_session.hpp"
+#include "pgsplit/sql/lexer.hpp"
 
 namespace pgsplit::session {
 
@@ -275,23 +276,27 @@ void ClientSession::ensureUnnamed(BackendConnection& target) {
 }
 
 void ClientSession::ensurePrepared(BackendConnection& target, const StatementRef& s) {
-  auto& prepared = target.state().prepared;
-  if (prepared.use(s.get())) return;
-  MessageWriter(wire_).begin(client::Parse).cstr(s->serverName).raw(s->body).end();
-  StatementRef evicted = prepared.insert(s);
+  if (target.state().prepared.use(s.get())) return;
   PendingReply parse;
   parse.request = client::Parse;
   parse.forClient = false;
   parse.statement = s;
-  pushReply(std::move(parse));
-  if (evicted) {
-    MessageWriter(wire_).begin(client::Close).u8('S').cstr(evicted->serverName).end();
-    PendingReply close;
-    close.request = client::Close;
-    close.forClient = false;
-    close.statement = std::move(evicted);
-    pushReply(std::move(close));
-  }
+  sendParse(target, s, std::move(parse));
+}
+
+void ClientSession::sendParse(BackendConnection& target, const StatementRef& s,
+                              PendingReply entry) {
+  MessageWriter(wire_).begin(client::Parse).cstr(s->serverName).raw(s->body).end();
+  StatementRef evicted = target.state().prepared.insert(s);
+  pushReply(std::move(entry));
+  if (!evicted) return;
+  // Over max_prepared_statements: the least recently used one is closed on the server.
+  MessageWriter(wire_).begin(client::Close).u8('S').cstr(evicted->serverName).end();
+  PendingReply close;
+  close.request = client::Close;
+  close.forClient = false;
+  close.statement = std::move(evicted);
+  pushReply(std::move(close));
 }
 
 bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
@@ -370,22 +375,11 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
     if (op.type == client::Parse) {
       e.statement = s;
       e.clientName = std::string(decodeParse(bodyOf(raw))->statement);
-      auto& prepared = target.state().prepared;
-      if (prepared.use(s.get())) {
+      if (target.state().prepared.use(s.get())) {
         e.synthetic = '1';  // the backend has it: answered here
         pushReply(std::move(e));
-        continue;
-      }
-      MessageWriter(wire_).begin(client::Parse).cstr(s->serverName).raw(s->body).end();
-      StatementRef evicted = prepared.insert(s);
-      pushReply(std::move(e));
-      if (evicted) {
-        MessageWriter(wire_).begin(client::Close).u8('S').cstr(evicted->serverName).end();
-        PendingReply close;
-        close.request = client::Close;
-        close.forClient = false;
-        close.statement = std::move(evicted);
-        pushReply(std::move(close));
+      } else {
+        sendParse(target, s, std::move(e));
       }
       continue;
     }
@@ -451,9 +445,7 @@ Task<bool> ClientSession::answerDeallocate(std::string_view text) {
 // --- settings ---
 
 void ClientSession::noteStartupParameter(std::string_view name, std::string_view value) {
-  std::string lower;
-  for (char c : name)
-    lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  const std::string lower = sql::asciiLowered(name);
   if (!sql::plausibleParameterName(lower)) {
     spdlog::info("[c{}] ignoring startup parameter with an unusable name", id_);
     return;
@@ -467,13 +459,8 @@ void ClientSession::noteStartupParameter(std::string_view name, std::string_view
 void ClientSession::settingsChanged() {
   ++settingsVersion_;
   auto it = settings_.find("default_transaction_isolation");
-  serializableDefault_ = false;
-  if (it != settings_.end()) {
-    std::string lower;
-    for (char c : it->second)
-      lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-    serializableDefault_ = lower.find("serializable") != std::string::npos;
-  }
+  serializableDefault_ = it != settings_.end() &&
+                         sql::asciiLowered(it->second).find("serializable") != std::string::npos;
 }
 
 void ClientSession::syncSettings(BackendConnection& target) {

@@ -369,23 +369,10 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
   if (target->txnStatus() == 'I') syncSettings(*target);
   const bool rewritten = renderBatch(*target, true, retry_.batch, retry_.ops, nullptr);
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(retry_.batch);
-  error_code ec;
-  co_await asio::async_write(target->socket(), asio::buffer(out.data(), out.size()),
-                             asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    target->markBroken();
-    error_code ignored;
-    target->socket().close(ignored);
-  }
+  const bool sent = co_await transmit(target, out);
   retrying_ = false;
   clientSignal_.cancel();
-  if (active_ == target) {
-    synthOut_.clear();
-    if (replies_.takeSynthetic(synthOut_, *this)) {
-      std::string bytes = std::move(synthOut_);
-      co_await writeClient(bytes);
-    }
-  }
+  if (sent) co_await writeSynthetic(target);
 }
 
 Task<bool> ClientSession::writeClient(std::string_view bytes) {

@@ -397,27 +397,32 @@ Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool
   if (endsWithSync && lastEndAccepted_) ++pendingSyncs_;
   batchOpen_ = !endsWithSync;
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(batch_);
+  const bool sent = co_await transmit(target, out);
+  clearBatch();
+  if (!sent) co_return true;  // the relay sees the closed connection and reports it
+  co_return co_await writeSynthetic(target);
+}
+
+Task<bool> ClientSession::transmit(backend::BackendConnection::Ptr target, std::string_view out) {
   error_code ec;
   co_await asio::async_write(target->socket(), asio::buffer(out.data(), out.size()),
                              asio::redirect_error(asio::use_awaitable, ec));
-  clearBatch();
-  if (ec) {
-    target->markBroken();
-    error_code ignored;
-    target->socket().close(ignored);  // the relay sees it and reports to the client
-    co_return true;
-  }
+  if (!ec) co_return true;
+  target->markBroken();
+  error_code ignored;
+  target->socket().close(ignored);
+  co_return false;
+}
+
+Task<bool> ClientSession::writeSynthetic(backend::BackendConnection::Ptr target) {
   // pgsplit's own answers at the head of the reply queue (nothing from the server precedes
   // them) go out now; otherwise the relay writes them at their place.
-  if (active_ == target) {
-    synthOut_.clear();
-    if (replies_.takeSynthetic(synthOut_, *this)) {
-      armed_ = false;  // part of the reply reached the client
-      std::string bytes = std::move(synthOut_);
-      co_return co_await writeClient(bytes);
-    }
-  }
-  co_return true;
+  if (active_ != target) co_return true;
+  synthOut_.clear();
+  if (!replies_.takeSynthetic(synthOut_, *this)) co_return true;
+  armed_ = false;  // part of the reply reached the client
+  std::string bytes = std::move(synthOut_);
+  co_return co_await writeClient(bytes);
 }
 
 }  // namespace pgsplit::session

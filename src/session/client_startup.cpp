@@ -7,6 +7,7 @@
 #include "pgsplit/protocol/auth.hpp"
 #include "pgsplit/protocol/messages.hpp"
 #include "pgsplit/session/client_session.hpp"
+#include "pgsplit/sql/lexer.hpp"
 
 namespace pgsplit::session {
 
@@ -54,15 +55,6 @@ std::vector<std::pair<std::string, std::string>> settingsFromOptions(std::string
       add(w.substr(2));
   }
   return out;
-}
-
-bool sameParameter(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 Task<void> sendCancel(std::string host, std::uint16_t port, std::uint32_t pid,
@@ -362,7 +354,7 @@ Task<bool> ClientSession::welcome() {
     // What the client asked for at startup is what its backends will have (syncSettings);
     // report it as given, as PgBouncer does.
     for (const auto& [asked, askedValue] : startupParameters_)
-      if (sameParameter(asked, name)) v = askedValue;
+      if (sql::equalsIgnoreAsciiCase(asked, name)) v = askedValue;
     writeParameterStatus(scratch_, name, v);
   }
   auto [pid, secret] = runtime_.cancels.add(&worker_, weak_from_this());

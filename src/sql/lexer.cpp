@@ -243,6 +243,23 @@ bool keywordEquals(std::string_view token, std::string_view lowerKeyword) {
   return true;
 }
 
+bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lowerAscii(static_cast<unsigned char>(a[i])) !=
+        lowerAscii(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+
+std::string asciiLowered(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    c = static_cast<char>(lowerAscii(static_cast<unsigned char>(c)));
+  return out;
+}
+
 Token Lexer::next() {
   const Scanner sc(text_);
   const std::size_t n = text_.size();

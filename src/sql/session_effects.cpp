@@ -6,10 +6,6 @@ namespace pgsplit::sql {
 
 namespace {
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // An identifier as PostgreSQL folds it; parameter names fold even when quoted (GUC names compare
 // case-insensitively). "" for forms pgsplit does not decode (U&"...").
 std::string folded(const Token& t, bool isParameter) {
@@ -19,15 +15,12 @@ std::string folded(const Token& t, bool isParameter) {
     // "Name" keeps its case; "" inside stands for one quote.
     std::string_view in = t.text.substr(1, t.text.size() >= 2 ? t.text.size() - 2 : 0);
     for (std::size_t i = 0; i < in.size(); ++i) {
-      out.push_back(isParameter ? lower(in[i]) : in[i]);
+      out.push_back(in[i]);
       if (in[i] == '"' && i + 1 < in.size() && in[i + 1] == '"') ++i;
     }
-    return out;
+    return isParameter ? asciiLowered(out) : out;
   }
-  out.reserve(t.text.size());
-  for (char c : t.text)
-    out.push_back(lower(c));
-  return out;
+  return asciiLowered(t.text);
 }
 
 bool isWord(const Token& t, std::string_view lowerKeyword) {
@@ -176,13 +169,8 @@ std::vector<SessionEffect> sessionEffects(std::string_view text) {
 
 bool mentionsDiscardOrDeallocate(std::string_view text) {
   auto has = [&](std::string_view word) {
-    if (text.size() < word.size()) return false;
-    for (std::size_t i = 0; i + word.size() <= text.size(); ++i) {
-      std::size_t k = 0;
-      while (k < word.size() && lower(text[i + k]) == word[k])
-        ++k;
-      if (k == word.size()) return true;
-    }
+    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
+      if (equalsIgnoreAsciiCase(text.substr(i, word.size()), word)) return true;
     return false;
   };
   return has("discard") || has("deallocate");

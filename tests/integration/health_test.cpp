@@ -71,8 +71,9 @@ TEST(LagLimits, ReplicaOverTheTimeLimitGetsNoReadsButAnIdlePrimaryExcludesNobody
   // (Background WAL — checkpoints, autovacuum, other tests on a busy machine — may make a replica
   // late for a moment: what matters is that an idle primary does not keep it excluded.)
   std::this_thread::sleep_for(2s);
-  EXPECT_TRUE(eventually([&] { return readPorts(app, 10) == std::set<std::string>{r1, r2}; }))
-      << "an idle primary made a caught-up replica look late";
+  EXPECT_TRUE(eventually([&] {
+    return readPorts(app, 10) == std::set<std::string>{r1, r2};
+  })) << "an idle primary made a caught-up replica look late";
   {
     ReplayPause pause(c, c.replica1Port);
     primary.exec("INSERT INTO lag_time VALUES (1)");  // one small write replica 1 cannot replay

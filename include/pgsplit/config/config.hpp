@@ -28,9 +28,9 @@ struct ServerConfig {
 
 struct PoolConfig {
   PoolMode mode = PoolMode::Transaction;
-  std::uint32_t maxServerConnections = 20;  // per node, database and user
-  std::uint32_t connectTimeoutMs = 5000;    // backend TCP connect + login
-  std::uint32_t checkoutTimeoutMs = 5000;   // waiting for a free backend
+  std::uint32_t maxServerConnections = 20;    // per node, database and user
+  std::uint32_t connectTimeoutMs = 5000;      // backend TCP connect + login
+  std::uint32_t checkoutTimeoutMs = 5000;     // waiting for a free backend
   std::uint32_t maxPreparedStatements = 256;  // kept prepared per backend connection (LRU)
 };
 

@@ -62,6 +62,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   Task<bool> writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync,
                        const sql::Classification& cls);
   void clearBatch();
+  // Writes out to a backend; on failure the connection is closed (the relay reports it).
+  Task<bool> transmit(backend::BackendConnection::Ptr target, std::string_view out);
+  // Writes pgsplit's own answers at the head of target's reply queue, if any.
+  Task<bool> writeSynthetic(backend::BackendConnection::Ptr target);
   Task<bool> answerLocally(protocol::ErrorSpec error);
   Task<void> waitUntilSettled();
   Task<bool> flushCopy();
@@ -102,6 +106,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool renderBatch(backend::BackendConnection& target, bool endsWithSync, const std::string& batch,
                    const std::vector<BatchOp>& ops, std::vector<sql::SessionEffect>* effects);
   void ensurePrepared(backend::BackendConnection& target, const backend::StatementRef& s);
+  // Prepares s on target with `entry` as its reply (closing the LRU statement if over the limit).
+  void sendParse(backend::BackendConnection& target, const backend::StatementRef& s,
+                 PendingReply entry);
   // Before a Bind/Describe of the unnamed statement parsed in an earlier unit: make `target` hold
   // this client's (or, if it has none, none at all, so the server says it does not exist).
   void ensureUnnamed(backend::BackendConnection& target);

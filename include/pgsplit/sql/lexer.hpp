@@ -3,6 +3,7 @@
 // identifiers, standard and E'' strings, U&'' and U&"" forms, dollar quoting with tags, numbers,
 // operators, parameters ($1), and ';'. Pure and allocation-free.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace pgsplit::sql {
@@ -41,5 +42,9 @@ class Lexer {
 
 // ASCII case-insensitive equality of an identifier token with a lower-case keyword.
 bool keywordEquals(std::string_view token, std::string_view lowerKeyword);
+// ASCII case-insensitive equality (parameter names, keywords).
+bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b);
+// text with A-Z folded to a-z (other bytes as they are).
+std::string asciiLowered(std::string_view text);
 
 }  // namespace pgsplit::sql
