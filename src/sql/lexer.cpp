@@ -297,7 +297,11 @@ Token Lexer::next() {
       if (lc == 'n') return make(TokenKind::Identifier, start, start + 1);
     }
     if (lc == 'u' && c1 == '&') {
-      if (sc.at(start + 2) == '\'') return string(start + 3, QuoteMode::Standard);
+      if (sc.at(start + 2) == '\'') {
+        // PostgreSQL refuses Unicode escapes in strings when backslashes escape.
+        if (!standardStrings_) return error(start);
+        return string(start + 3, QuoteMode::Standard);
+      }
       if (sc.at(start + 2) == '"') return quotedIdentifier(start + 3);
     }
     std::size_t end = start + 1;
@@ -305,7 +309,9 @@ Token Lexer::next() {
       ++end;
     return make(TokenKind::Identifier, start, end);
   }
-  if (c == '\'') return string(start + 1, QuoteMode::Standard);
+  if (c == '\'') {
+    return string(start + 1, standardStrings_ ? QuoteMode::Standard : QuoteMode::Extended);
+  }
   if (c == '"') return quotedIdentifier(start + 1);
   if (c == '$') {
     if (isDigit(c1)) {
