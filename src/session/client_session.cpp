@@ -141,7 +141,7 @@ bool ClientSession::noteExtendedMessage(const Frame& frame, std::string_view raw
   if (frame.type == client::Parse) {
     auto parse = decodeParse(frame.body);
     if (!parse) return false;
-    sql::Classification c = sql::classify(parse->query);
+    sql::Classification c = worker_.classifier().classify(parse->query, database_, user_);
     if (parse->statement.empty()) {
       unnamedStatement_ = c;
       unnamedPending_ = true;  // lives on this backend until bound (it survives Sync)
@@ -190,7 +190,7 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
       co_return false;
     }
     // A Query ends any extended batch left open without Sync.
-    merge(batchClass_, sql::classify(*text), !batchHasStatement_);
+    merge(batchClass_, worker_.classifier().classify(*text, database_, user_), !batchHasStatement_);
     batchHasStatement_ = true;
     batch_.append(raw);
     co_return co_await submitUnit(true);
