@@ -38,6 +38,11 @@ Decision Router::route(const sql::Classification& cls, const SessionView& sessio
   const bool replicaOk = cls.readOnly || cls.txnStart == sql::TxnStart::ReadOnly;
   const bool forcedPrimary = cls.hint == sql::Hint::Primary;
   if (replicaOk && !forcedPrimary) {
+    // /* pgsplit:replica */ on a read: the client accepts a replica that has not replayed its
+    // own writes yet.
+    if (cls.hint == sql::Hint::Replica) {
+      if (int r = balancer.pick(snap); r >= 0) return {r, Target::Replica, "hint: replica"};
+    }
     if (session.readsOnPrimary)
       return {primaryOf(snap), Target::Primary, "read-your-writes: own write not yet confirmed"};
     int r = balancer.pick(snap, session.minReplayLsn);
