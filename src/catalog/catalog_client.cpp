@@ -31,7 +31,8 @@ JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE CASE WHEN u.s = '' THEN pg_function_is_visible(p.oid) ELSE n.nspname = u.s END
 ORDER BY 1)SQL";
 
-// Per name asked: the relation it resolves to ('found', with its relpersistence), then what
+// Per name asked: the relation it resolves to ('found': relpersistence, relkind, then 'r' for
+// row-level security and 's' for children), then what
 // reading it also reads, through views and to partitions and inheritance children: relations
 // that are not permanent, VOLATILE user functions views and row-level security policies call,
 // and the views' and policies' own text (classified by pgsplit: built-in functions such as
@@ -57,7 +58,10 @@ WITH RECURSIVE input AS (
   ) e
   WHERE reach.depth < 16
 )
-SELECT i.i::int, 'found'::text, n.nspname::text, c.relname::text, c.relpersistence::text
+SELECT i.i::int, 'found'::text, n.nspname::text, c.relname::text,
+       c.relpersistence::text || c.relkind::text ||
+       CASE WHEN c.relrowsecurity THEN 'r' ELSE '' END ||
+       CASE WHEN c.relhassubclass THEN 's' ELSE '' END
 FROM input i JOIN pg_class c ON c.oid = i.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 UNION ALL
 SELECT DISTINCT r.i::int, 'relation', n.nspname::text, c.relname::text, c.relpersistence::text
@@ -339,7 +343,9 @@ std::optional<sql::CatalogFacts> CatalogClient::lookup(const std::vector<std::st
       std::string problem;
       if (kind == "found") {
         names[i] = object;
-        if (code != "p") problem = "relation " + object + " is " + persistenceWord(code[0]);
+        out[i].dependent = code.size() >= 2 && (code[1] == 'v' || code[1] == 'p' ||
+                                                code.find_first_of("rs", 2) != std::string::npos);
+        if (code[0] != 'p') problem = "relation " + object + " is " + persistenceWord(code[0]);
       } else if (kind == "relation") {
         problem =
             "relation " + names[i] + " reads " + persistenceWord(code[0]) + " relation " + object;

@@ -113,6 +113,15 @@ std::optional<std::string> parseQualifiedName(std::string_view text) {
   return count == 1 ? objectKey("", *parts[0]) : objectKey(*parts[0], *parts[1]);
 }
 
+void CatalogChanges::merge(const CatalogChanges& other) {
+  kinds |= other.kinds;
+  whole |= other.whole;
+  for (const std::string& key : other.functions)
+    detail::References::add(functions, key);
+  for (const std::string& key : other.relations)
+    detail::References::add(relations, key);
+}
+
 // ---- overrides ------------------------------------------------------------------------------
 
 FunctionOverrides::FunctionOverrides(const std::vector<std::string>& writeKeys,

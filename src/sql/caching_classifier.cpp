@@ -133,7 +133,7 @@ Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scop
 }
 
 Classification CachingClassifier::finish(const Analysis& analysis, Entry* entry, ScopeId scope) {
-  if (analysis.catalogChanges != 0 && board_ != nullptr) {
+  if (!analysis.catalogChanges.empty() && board_ != nullptr) {
     board_->invalidate(analysis.catalogChanges);
   }
   Classification c;

@@ -77,18 +77,47 @@ void CatalogBoard::request(ScopeId scope, const Misses& misses) {
   wake_.notify_one();
 }
 
-void CatalogBoard::invalidate(std::uint8_t changes) {
-  if (changes == 0) return;
+void CatalogBoard::invalidate(std::uint8_t kinds) {
+  CatalogChanges c;
+  c.kinds = c.whole = kinds;
+  invalidate(c);
+}
+
+void CatalogBoard::invalidate(const CatalogChanges& c) {
+  if (c.empty()) return;
+  const std::uint8_t changes = c.kinds;
+  // Facts about any object of a named name are stale, whatever its schema (an unqualified
+  // name in the DDL may resolve anywhere); so are those of relations that read others.
+  std::unordered_set<std::string> functionNames;
+  for (const std::string& key : c.functions)
+    functionNames.emplace(keyName(key));
+  std::unordered_set<std::string> relationNames;
+  for (const std::string& key : c.relations)
+    relationNames.emplace(keyName(key));
   {
     std::lock_guard lock(mutex_);
     const Clock::time_point now = Clock::now();
     for (Scope& s : scopes_) {
       auto next = std::make_shared<CatalogSnapshot>(*s.snapshot);
-      if ((changes & kFunctionsChange) != 0) {
+      if ((c.whole & kFunctionsChange) != 0) {
         next->functions = std::make_shared<CatalogSnapshot::FunctionMap>();
+      } else if ((changes & kFunctionsChange) != 0) {
+        auto map = std::make_shared<CatalogSnapshot::FunctionMap>();
+        for (const auto& [key, facts] : *s.snapshot->functions) {
+          if (functionNames.count(std::string(keyName(key))) == 0) map->emplace(key, facts);
+        }
+        next->functions = std::move(map);
       }
-      if ((changes & kRelationsChange) != 0) {
+      if ((c.whole & kRelationsChange) != 0) {
         next->relations = std::make_shared<CatalogSnapshot::RelationMap>();
+      } else {
+        auto map = std::make_shared<CatalogSnapshot::RelationMap>();
+        for (const auto& [key, facts] : *s.snapshot->relations) {
+          if (!facts.dependent && relationNames.count(std::string(keyName(key))) == 0) {
+            map->emplace(key, facts);
+          }
+        }
+        next->relations = std::move(map);
       }
       s.snapshot = std::move(next);
     }
@@ -96,7 +125,7 @@ void CatalogBoard::invalidate(std::uint8_t changes) {
       ++functionEpoch_;
       functionsSettleAt_ = now + options_.settle;
     }
-    if ((changes & kRelationsChange) != 0) {
+    if ((changes & (kFunctionsChange | kRelationsChange)) != 0) {  // views call functions
       ++relationEpoch_;
       relationsSettleAt_ = now + options_.settle;
     }

@@ -96,7 +96,7 @@ const char* lexErrorReason(std::string_view bad) {
 struct Reading {
   Classification classification;
   bool lexFailed = false;
-  std::uint8_t catalogChanges = 0;
+  CatalogChanges catalogChanges;
 };
 
 // Where an explicit transaction started by BEGIN in the text stands.
@@ -138,7 +138,7 @@ Reading read(std::string_view text, detail::References* refs, bool standardStrin
     if (!v.read && firstWrite == nullptr) firstWrite = v.finalReason();
     if (v.pinReason != nullptr && firstPin == nullptr) firstPin = v.pinReason;
     out.setsSessionState = out.setsSessionState || v.setsSessionState;
-    r.catalogChanges |= v.catalogChanges;
+    r.catalogChanges.merge(v.catalogChanges);
     if (v.txnStart != TxnStart::None) {
       closeTransaction();
       txn = {true, v.txnStart, v.plainBegin};
@@ -159,7 +159,7 @@ Reading read(std::string_view text, detail::References* refs, bool standardStrin
     bad.reason = lexErrorReason(ts.errorText());
     r.classification = bad;
     r.lexFailed = true;
-    r.catalogChanges = 0;
+    r.catalogChanges = {};
     return r;
   }
   if (statements == 0) return r;  // empty: a write
@@ -193,7 +193,7 @@ Reading readBothWays(std::string_view text, detail::References* refs) {
   Reading& worst = worse(off.classification, on.classification) ? off : on;
   const Reading& other = &worst == &on ? off : on;
   worst.classification.setsSessionState |= other.classification.setsSessionState;
-  worst.catalogChanges |= other.catalogChanges;
+  worst.catalogChanges.merge(other.catalogChanges);
   return worst;
 }
 

@@ -73,53 +73,149 @@ const char* plainWriteReason(const Tok& head) {
   return "write: unknown statement";
 }
 
+// Reads the names a DDL statement acts on: [IF [NOT] EXISTS] [ONLY] name [(args)] [, ...].
+// False when something other than a name stands there.
+bool readObjectNames(TokenStream& ts, bool list, std::vector<std::string>& out) {
+  auto isWord = [&](std::string_view w) {
+    return ts.peek().kind == TokenKind::Identifier && keywordEquals(ts.peek().text, w);
+  };
+  if (isWord("if")) {
+    ts.take();
+    if (ts.peek().word == Word::Not) ts.take();
+    if (!isWord("exists")) return false;
+    ts.take();
+  }
+  if (ts.peek().word == Word::Only) ts.take();
+  while (true) {
+    Tok parts[3];
+    std::size_t count = 0;
+    while (true) {
+      const Tok t = ts.take();
+      if (!isName(t) || count == 3 ||
+          (t.kind == TokenKind::Identifier && keywordEquals(t.text, "all"))) {
+        return false;
+      }
+      parts[count++] = t;
+      if (!isPunct(ts.peek(), '.')) break;
+      ts.take();
+    }
+    const auto name = identifierName(parts[count - 1]);
+    const auto schema =
+        count >= 2 ? identifierName(parts[count - 2]) : std::optional<std::string>("");
+    if (!name || !schema) return false;
+    References::add(out, objectKey(*schema, *name));
+    if (isPunct(ts.peek(), '(')) {  // a routine's argument types
+      int depth = 0;
+      do {
+        const Tok t = ts.take();
+        if (isPunct(t, '(')) ++depth;
+        if (isPunct(t, ')')) --depth;
+      } while (depth > 0 && !ts.atStatementEnd());
+    }
+    if (ts.peek().word == Word::Only) ts.take();
+    if (!list || !isPunct(ts.peek(), ',')) return true;
+    ts.take();
+  }
+}
+
+// After the object names: other relations the statement ties in (PARTITION OF p, INHERITS
+// (p, ...), ATTACH / DETACH PARTITION c, RENAME TO n, ON t for policies and rules).
+void readRelatedRelations(TokenStream& ts, std::vector<std::string>& out, bool& unreadable) {
+  Tok prev;
+  while (!ts.atStatementEnd()) {
+    const Tok t = ts.take();
+    const bool partitionOf = t.kind == TokenKind::Identifier && keywordEquals(t.text, "of") &&
+                             prev.word == Word::Partition;
+    const bool inherits = t.kind == TokenKind::Identifier && keywordEquals(t.text, "inherits");
+    const bool partitionName =
+        t.word == Word::Partition && prev.kind == TokenKind::Identifier &&
+        (keywordEquals(prev.text, "attach") || keywordEquals(prev.text, "detach"));
+    const bool renameTo = t.word == Word::To && prev.kind == TokenKind::Identifier &&
+                          keywordEquals(prev.text, "rename");
+    if (partitionOf || partitionName || renameTo) {
+      unreadable = !readObjectNames(ts, false, out) || unreadable;
+    } else if (inherits && isPunct(ts.peek(), '(')) {
+      ts.take();
+      unreadable = !readObjectNames(ts, true, out) || unreadable;
+    }
+    prev = t;
+  }
+}
+
 // What a DDL statement may change in the catalog facts pgsplit caches, from the words after
-// CREATE / ALTER / DROP (modifiers skipped). Temporary objects change nothing others see.
-std::uint8_t catalogChangesOf(TokenStream probe) {
-  probe.take();  // CREATE, ALTER or DROP
-  for (int i = 0; i < 6 && !probe.atStatementEnd(); ++i) {
-    switch (probe.take().word) {
+// CREATE / ALTER / DROP (modifiers skipped) and the names it acts on. Temporary objects change
+// nothing other sessions see.
+CatalogChanges ddlChanges(TokenStream ts) {
+  const Word head = ts.take().word;  // CREATE, ALTER or DROP
+  CatalogChanges c;
+  auto names = [&](std::uint8_t kind, std::vector<std::string>& out, bool related) {
+    c.kinds |= kind;
+    bool unreadable = !readObjectNames(ts, head == Word::Drop, out);
+    if (related && !unreadable) readRelatedRelations(ts, c.relations, unreadable);
+    if (unreadable) c.whole |= kind;
+  };
+  for (int i = 0; i < 6 && !ts.atStatementEnd(); ++i) {
+    switch (ts.take().word) {
       case Word::Or:
       case Word::Replace:
       case Word::Global:
       case Word::Local:
       case Word::Unlogged:
       case Word::Recursive:
-      case Word::Trusted:
-      case Word::Procedural:
+      case Word::Materialized:
         continue;
       case Word::Temp:
       case Word::Temporary:
-        return 0;
+        return {};
       case Word::Function:
       case Word::Procedure:
       case Word::Routine:
       case Word::Aggregate:
-      case Word::Operator:
-      case Word::Cast:
-      case Word::Language:
-      case Word::Transform:
-        return kFunctionsChange;
+        names(kFunctionsChange, c.functions, false);
+        return c;
       case Word::Table:
       case Word::View:
-      case Word::Materialized:
       case Word::Sequence:
+        names(kRelationsChange, c.relations, true);
+        return c;
       case Word::Foreign:
+        if (ts.peek().word != Word::Table) return {};
+        ts.take();
+        names(kRelationsChange, c.relations, true);
+        return c;
       case Word::Policy:
-      case Word::Rule:
-        return kRelationsChange;
+      case Word::Rule: {
+        // CREATE POLICY p ON t / CREATE RULE r AS ON SELECT TO t: the table matters.
+        c.kinds |= kRelationsChange;
+        Tok prev;
+        while (!ts.atStatementEnd()) {
+          const Tok t = ts.take();
+          const bool onTable = (t.kind == TokenKind::Identifier && keywordEquals(t.text, "on") &&
+                                ts.peek().word != Word::Select && ts.peek().word != Word::Insert &&
+                                ts.peek().word != Word::Update && ts.peek().word != Word::Delete) ||
+                               (t.word == Word::To && prev.word == Word::Select);
+          if (onTable) {
+            if (!readObjectNames(ts, false, c.relations)) c.whole |= kRelationsChange;
+            return c;
+          }
+          prev = t;
+        }
+        c.whole |= kRelationsChange;
+        return c;
+      }
       case Word::Schema:
       case Word::Extension:
       case Word::Owned:
       case Word::Role:
       case Word::User:
       case Word::Database:  // ALTER ROLE / DATABASE ... SET search_path
-        return kFunctionsChange | kRelationsChange;
+        c.kinds = c.whole = kFunctionsChange | kRelationsChange;
+        return c;
       default:
-        return 0;
+        return {};
     }
   }
-  return 0;
+  return {};
 }
 
 // The transaction modes of BEGIN, START TRANSACTION, SET TRANSACTION and SET SESSION
@@ -257,9 +353,9 @@ class StatementClassifier {
         // (a session advisory lock taken inside them).
         Verdict v = Verdict::writeAs(plainWriteReason(head));
         if (head.word == Word::Alter || head.word == Word::Drop) {
-          v.catalogChanges = catalogChangesOf(ts_);
+          v.catalogChanges = ddlChanges(ts_);
         } else if (head.word == Word::Import) {
-          v.catalogChanges = kRelationsChange;  // IMPORT FOREIGN SCHEMA
+          v.catalogChanges.kinds = v.catalogChanges.whole = kRelationsChange;  // FOREIGN SCHEMA
         }
         detail::scanTokens(ts_, v);
         return v;
@@ -381,10 +477,10 @@ class StatementClassifier {
   }
 
   Verdict create() {
-    const std::uint8_t changes = catalogChangesOf(ts_);
+    CatalogChanges changes = ddlChanges(ts_);
     ts_.take();  // CREATE
     Verdict v = Verdict::writeAs("write: CREATE");
-    v.catalogChanges = changes;
+    v.catalogChanges = std::move(changes);
     if (ts_.peek().word == Word::Or) {
       ts_.take();
       if (ts_.peek().word == Word::Replace) ts_.take();

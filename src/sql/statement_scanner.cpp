@@ -142,7 +142,10 @@ class Scanner {
         break;
       case Word::Unlogged:
         // SELECT ... INTO UNLOGGED t: a relation a standby cannot read appears.
-        if (selectInto(prev_, prev2_)) verdict_.catalogChanges |= kRelationsChange;
+        if (selectInto(prev_, prev2_)) {
+          verdict_.catalogChanges.kinds |= kRelationsChange;
+          verdict_.catalogChanges.whole |= kRelationsChange;
+        }
         break;
       case Word::With:
         // Only a WITH that starts a query opens a CTE list (not WITH ORDINALITY, WITH TIES...).

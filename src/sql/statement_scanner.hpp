@@ -4,6 +4,7 @@
 // of functions that are not known to be read-only.
 #include <cstdint>
 
+#include "pgsplit/sql/analysis.hpp"
 #include "pgsplit/sql/classifier.hpp"
 #include "token_stream.hpp"
 
@@ -27,7 +28,7 @@ struct Verdict {
   bool declaresReadOnly = false;
   // COMMIT, END, ROLLBACK, ABORT (not ROLLBACK TO SAVEPOINT, not the PREPARED forms).
   bool endsTransaction = false;
-  std::uint8_t catalogChanges = 0;  // CatalogChange bits
+  CatalogChanges catalogChanges;
 
   static Verdict readAs(const char* why) {
     Verdict v;

@@ -10,7 +10,7 @@ namespace {
 
 // Created on the primary directly (not through pgsplit) once for the suite.
 constexpr const char* kSchema = R"SQL(
-DROP TABLE IF EXISTS cat_log, cat_unlogged, cat_perm CASCADE;
+DROP TABLE IF EXISTS cat_log, cat_unlogged, cat_perm, cat_other CASCADE;
 DROP SEQUENCE IF EXISTS cat_seq CASCADE;
 DROP SCHEMA IF EXISTS cat_s CASCADE;
 CREATE TABLE cat_log (id serial PRIMARY KEY, note text, port int);
@@ -167,6 +167,20 @@ TEST_F(Catalog, DdlThroughPgsplitIsSeenAtOnce) {
                    "function public.cat_flip() is VOLATILE");
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(reader.value("SELECT cat_flip()"), "f");
+}
+
+TEST_F(Catalog, DdlOnOtherObjectsLeavesReadsOnReplicas) {
+  {
+    Conn reader(proxy_->conninfo());
+    ASSERT_TRUE(eventuallyOnReplica(reader, "SELECT pg_is_in_recovery() FROM cat_perm"));
+  }
+  {
+    // What applications run at every start: it names cat_other, not cat_perm.
+    Conn ddl(proxy_->conninfo());
+    ddl.exec("CREATE TABLE IF NOT EXISTS cat_other (a int)");
+  }
+  Conn reader(proxy_->conninfo());
+  EXPECT_EQ(reader.value("SELECT pg_is_in_recovery() FROM cat_perm"), "t");
 }
 
 TEST_F(Catalog, ReplicaHintOnAWriteIsIgnoredAndLogged) {

@@ -127,37 +127,79 @@ TEST(SqlAnalysis, RelationsReadAreListed) {
 }
 
 TEST(SqlAnalysis, CatalogChangesOfDdl) {
+  const auto kinds = [](std::string_view sql) { return analyze(sql).catalogChanges.kinds; };
+  constexpr std::uint8_t F = kFunctionsChange;
+  constexpr std::uint8_t R = kRelationsChange;
+  EXPECT_EQ(kinds("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'"), F);
+  EXPECT_EQ(kinds("CREATE OR REPLACE FUNCTION f() RETURNS int VOLATILE AS 'x' LANGUAGE sql"), F);
+  EXPECT_EQ(kinds("ALTER FUNCTION f() VOLATILE"), F);
+  EXPECT_EQ(kinds("DROP FUNCTION IF EXISTS f"), F);
+  EXPECT_EQ(kinds("DROP ROUTINE r"), F);
+  EXPECT_EQ(kinds("CREATE AGGREGATE a (int) (sfunc = f, stype = int)"), F);
+  EXPECT_EQ(kinds("CREATE TABLE t (a int)"), R);
+  EXPECT_EQ(kinds("CREATE UNLOGGED TABLE t (a int)"), R);
+  EXPECT_EQ(kinds("ALTER TABLE t SET UNLOGGED"), R);
+  EXPECT_EQ(kinds("DROP VIEW v"), R);
+  EXPECT_EQ(kinds("CREATE OR REPLACE VIEW v AS SELECT 1"), R);
+  EXPECT_EQ(kinds("CREATE MATERIALIZED VIEW m AS SELECT 1"), R);
+  EXPECT_EQ(kinds("CREATE POLICY p ON t USING (true)"), R);
+  EXPECT_EQ(kinds("SELECT * INTO UNLOGGED t2 FROM t"), R);
+  EXPECT_EQ(kinds("IMPORT FOREIGN SCHEMA s FROM SERVER x INTO y"), R);
+  EXPECT_EQ(kinds("CREATE EXTENSION pgcrypto"), F | R);
+  EXPECT_EQ(kinds("ALTER ROLE app SET search_path = app, public"), F | R);
+  EXPECT_EQ(kinds("CREATE SCHEMA app"), F | R);
+  EXPECT_EQ(kinds("BEGIN; CREATE FUNCTION f() RETURNS int AS 'x' LANGUAGE sql; COMMIT"), F);
+  EXPECT_EQ(kinds("CREATE TABLE t (a int); DROP FUNCTION f"), F | R);
+  // Temporary objects are invisible to other sessions; indexes, types, operators and casts
+  // change no fact pgsplit keeps.
+  EXPECT_EQ(kinds("CREATE TEMP TABLE t (a int)"), 0);
+  EXPECT_EQ(kinds("CREATE TEMPORARY VIEW v AS SELECT 1"), 0);
+  EXPECT_EQ(kinds("CREATE UNIQUE INDEX i ON t (a)"), 0);
+  EXPECT_EQ(kinds("CREATE TYPE mood AS ENUM ('a')"), 0);
+  EXPECT_EQ(kinds("CREATE OPERATOR +++ (function = f, leftarg = int)"), 0);
+  EXPECT_EQ(kinds("SELECT * FROM t"), 0);
+  EXPECT_EQ(kinds("INSERT INTO t VALUES (1)"), 0);
+}
+
+TEST(SqlAnalysis, DdlNamesWhatItChanges) {
   const auto changes = [](std::string_view sql) { return analyze(sql).catalogChanges; };
   constexpr std::uint8_t F = kFunctionsChange;
   constexpr std::uint8_t R = kRelationsChange;
-  EXPECT_EQ(changes("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'"), F);
-  EXPECT_EQ(changes("CREATE OR REPLACE FUNCTION f() RETURNS int VOLATILE AS 'x' LANGUAGE sql"), F);
-  EXPECT_EQ(changes("ALTER FUNCTION f() VOLATILE"), F);
-  EXPECT_EQ(changes("DROP FUNCTION IF EXISTS f"), F);
-  EXPECT_EQ(changes("DROP ROUTINE r"), F);
-  EXPECT_EQ(changes("CREATE AGGREGATE a (int) (sfunc = f, stype = int)"), F);
-  EXPECT_EQ(changes("CREATE OPERATOR +++ (function = f, leftarg = int)"), F);
-  EXPECT_EQ(changes("CREATE TABLE t (a int)"), R);
-  EXPECT_EQ(changes("CREATE UNLOGGED TABLE t (a int)"), R);
-  EXPECT_EQ(changes("ALTER TABLE t SET UNLOGGED"), R);
-  EXPECT_EQ(changes("DROP VIEW v"), R);
-  EXPECT_EQ(changes("CREATE OR REPLACE VIEW v AS SELECT 1"), R);
-  EXPECT_EQ(changes("CREATE MATERIALIZED VIEW m AS SELECT 1"), R);
-  EXPECT_EQ(changes("CREATE POLICY p ON t USING (true)"), R);
-  EXPECT_EQ(changes("SELECT * INTO UNLOGGED t2 FROM t"), R);
-  EXPECT_EQ(changes("IMPORT FOREIGN SCHEMA s FROM SERVER x INTO y"), R);
-  EXPECT_EQ(changes("CREATE EXTENSION pgcrypto"), F | R);
-  EXPECT_EQ(changes("ALTER ROLE app SET search_path = app, public"), F | R);
-  EXPECT_EQ(changes("CREATE SCHEMA app"), F | R);
-  EXPECT_EQ(changes("BEGIN; CREATE FUNCTION f() RETURNS int AS 'x' LANGUAGE sql; COMMIT"), F);
-  EXPECT_EQ(changes("CREATE TABLE t (a int); DROP FUNCTION f"), F | R);
-  // Temporary objects are invisible to other sessions; indexes and types change nothing here.
-  EXPECT_EQ(changes("CREATE TEMP TABLE t (a int)"), 0);
-  EXPECT_EQ(changes("CREATE TEMPORARY VIEW v AS SELECT 1"), 0);
-  EXPECT_EQ(changes("CREATE UNIQUE INDEX i ON t (a)"), 0);
-  EXPECT_EQ(changes("CREATE TYPE mood AS ENUM ('a')"), 0);
-  EXPECT_EQ(changes("SELECT * FROM t"), 0);
-  EXPECT_EQ(changes("INSERT INTO t VALUES (1)"), 0);
+  CatalogChanges c = changes(
+      "CREATE OR REPLACE FUNCTION app.Audit(a int, b text) RETURNS int "
+      "LANGUAGE sql AS 'SELECT 1'");
+  EXPECT_EQ(c.whole, 0);
+  EXPECT_EQ(c.functions, Keys{k("app", "audit")});
+  EXPECT_TRUE(c.relations.empty());
+  c = changes("DROP FUNCTION IF EXISTS f(int), \"G\"(), s.h CASCADE");
+  EXPECT_EQ(c.functions, (Keys{k("", "f"), k("", "G"), k("s", "h")}));
+  c = changes("DROP TABLE IF EXISTS a, s.b CASCADE");
+  EXPECT_EQ(c.relations, (Keys{k("", "a"), k("s", "b")}));
+  c = changes("CREATE TABLE IF NOT EXISTS t (a int)");
+  EXPECT_EQ(c.relations, Keys{k("", "t")});
+  c = changes("ALTER TABLE IF EXISTS ONLY t SET UNLOGGED");
+  EXPECT_EQ(c.relations, Keys{k("", "t")});
+  c = changes("CREATE UNLOGGED TABLE c PARTITION OF p FOR VALUES FROM (1) TO (2)");
+  EXPECT_EQ(c.relations, (Keys{k("", "c"), k("", "p")}));
+  c = changes("CREATE TABLE c (LIKE p) INHERITS (p, q)");
+  EXPECT_EQ(c.relations, (Keys{k("", "c"), k("", "p"), k("", "q")}));
+  c = changes("ALTER TABLE p ATTACH PARTITION s.c FOR VALUES IN (1)");
+  EXPECT_EQ(c.relations, (Keys{k("", "p"), k("s", "c")}));
+  c = changes("ALTER TABLE t RENAME TO u");
+  EXPECT_EQ(c.relations, (Keys{k("", "t"), k("", "u")}));
+  c = changes("CREATE OR REPLACE VIEW s.v AS SELECT nextval('x')");
+  EXPECT_EQ(c.relations, Keys{k("s", "v")});
+  c = changes("CREATE MATERIALIZED VIEW IF NOT EXISTS m AS SELECT 1");
+  EXPECT_EQ(c.relations, Keys{k("", "m")});
+  c = changes("CREATE POLICY p ON s.t FOR SELECT USING (f())");
+  EXPECT_EQ(c.relations, Keys{k("s", "t")});
+  c = changes("CREATE RULE r AS ON SELECT TO t DO INSTEAD SELECT 1");
+  EXPECT_EQ(c.relations, Keys{k("", "t")});
+  // What pgsplit cannot pin to names drops everything of the kind.
+  EXPECT_EQ(changes("ALTER TABLE ALL IN TABLESPACE a SET TABLESPACE b").whole, R);
+  EXPECT_EQ(changes("CREATE RULE r AS ON INSERT TO t DO NOTHING").whole, R);
+  EXPECT_EQ(changes("CREATE SCHEMA s").whole, F | R);
+  EXPECT_EQ(changes("SELECT * INTO UNLOGGED x FROM t").whole, R);
 }
 
 TEST(SqlAnalysis, ConfiguredOverrides) {

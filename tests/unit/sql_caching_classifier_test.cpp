@@ -230,6 +230,43 @@ TEST(CachingClassifier, DdlDropsWhatItMayChange) {
   EXPECT_FALSE(then.provisional);
 }
 
+TEST(CatalogBoard, DdlDropsOnlyTheNamedObjectsAndWhatDependsOnOthers) {
+  CatalogBoard board(quickBoard());
+  const ScopeId s = board.scope("app", "app");
+  CatalogWork w;
+  w.scope = s;
+  w.functions = {objectKey("", "f"), objectKey("", "g")};
+  w.relations = {objectKey("", "t"), objectKey("s", "t"), objectKey("", "u"), objectKey("", "v")};
+  board.publish(w, {{{objectKey("", "f"), {'s', nullptr}}, {objectKey("", "g"), {'s', nullptr}}},
+                    {{objectKey("", "t"), {true, nullptr, false}},
+                     {objectKey("s", "t"), {true, nullptr, false}},
+                     {objectKey("", "u"), {true, nullptr, false}},
+                     {objectKey("", "v"), {true, nullptr, true}}}});
+  const auto has = [&](const auto& map, std::string_view schema, std::string_view name) {
+    return map->count(objectKey(schema, name)) == 1;
+  };
+  board.invalidate(analyze("ALTER TABLE t SET UNLOGGED").catalogChanges);
+  auto snap = board.snapshot(s);
+  EXPECT_FALSE(has(snap->relations, "", "t"));
+  EXPECT_FALSE(has(snap->relations, "s", "t"));  // t in any schema
+  EXPECT_TRUE(has(snap->relations, "", "u"));
+  EXPECT_FALSE(has(snap->relations, "", "v"));  // a view may read t
+  EXPECT_EQ(snap->functions->size(), 2U);
+
+  board.invalidate(analyze("CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS "
+                           "'SELECT 1'")
+                       .catalogChanges);
+  snap = board.snapshot(s);
+  EXPECT_TRUE(has(snap->functions, "", "f"));
+  EXPECT_FALSE(has(snap->functions, "", "g"));
+  EXPECT_TRUE(has(snap->relations, "", "u"));
+
+  board.invalidate(analyze("ALTER ROLE app SET search_path = x").catalogChanges);
+  snap = board.snapshot(s);
+  EXPECT_TRUE(snap->functions->empty());
+  EXPECT_TRUE(snap->relations->empty());
+}
+
 TEST(CatalogBoard, LookupsWaitForDdlToSettleAndStaleResultsAreDropped) {
   CatalogBoard::Options o;
   o.settle = 1h;  // never settles during the test
@@ -247,11 +284,18 @@ TEST(CatalogBoard, LookupsWaitForDdlToSettleAndStaleResultsAreDropped) {
   EXPECT_TRUE(board.snapshot(s)->functions->empty());
   // Asked again, but only once the DDL had time to commit.
   EXPECT_TRUE(board.waitForWork(CatalogBoard::Clock::now()).empty());
+  // Relations wait too after function DDL (a view may call the function) ...
   board.request(s, Misses{{}, {objectKey("", "t")}});
-  work = board.waitForWork(CatalogBoard::Clock::now());
+  EXPECT_TRUE(board.waitForWork(CatalogBoard::Clock::now()).empty());
+  // ... but relation DDL leaves function lookups alone.
+  CatalogBoard other(o);
+  const ScopeId s2 = other.scope("app", "app");
+  other.invalidate(kRelationsChange);
+  other.request(s2, Misses{{objectKey("", "f")}, {objectKey("", "t")}});
+  work = other.waitForWork(CatalogBoard::Clock::now());
   ASSERT_EQ(work.size(), 1U);
-  EXPECT_TRUE(work[0].functions.empty());
-  EXPECT_EQ(work[0].relations, std::vector<std::string>{objectKey("", "t")});
+  EXPECT_EQ(work[0].functions, std::vector<std::string>{objectKey("", "f")});
+  EXPECT_TRUE(work[0].relations.empty());
 }
 
 TEST(CatalogBoard, UnreachablePrimaryKeepsReadsWorking) {

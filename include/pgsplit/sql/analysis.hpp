@@ -65,8 +65,23 @@ class FunctionOverrides {
 
 // What a DDL statement in the text may change in the catalog facts pgsplit caches.
 enum CatalogChange : std::uint8_t {
-  kFunctionsChange = 1,  // CREATE/ALTER/DROP FUNCTION, PROCEDURE, AGGREGATE, OPERATOR, ...
+  kFunctionsChange = 1,  // CREATE/ALTER/DROP FUNCTION, PROCEDURE, AGGREGATE, ROUTINE
   kRelationsChange = 2,  // CREATE/ALTER/DROP TABLE, VIEW, SEQUENCE, POLICY, RULE, ...
+};
+
+struct CatalogChanges {
+  std::uint8_t kinds = 0;  // CatalogChange bits
+  // Kinds changed beyond the names listed (a schema, an extension, a role's search_path, or a
+  // name pgsplit could not read): every fact of them is stale.
+  std::uint8_t whole = 0;
+  // The objects the DDL names, as objectKey()s. Facts about any object of that name, in any
+  // schema, are stale; so are those of relations that depend on others (views, partitioned
+  // tables, row-level security).
+  std::vector<std::string> functions;
+  std::vector<std::string> relations;
+
+  bool empty() const { return kinds == 0; }
+  void merge(const CatalogChanges& other);
 };
 
 struct Analysis {
@@ -77,7 +92,7 @@ struct Analysis {
   // functions it calls and the relations it reads, as objectKey()s, without duplicates.
   std::vector<std::string> functions;
   std::vector<std::string> relations;
-  std::uint8_t catalogChanges = 0;  // CatalogChange bits (temporary objects excepted)
+  CatalogChanges catalogChanges;  // what its DDL changes (temporary objects excepted)
 
   bool needsCatalog() const { return !functions.empty() || !relations.empty(); }
 };
@@ -96,6 +111,9 @@ struct FunctionFacts {
 struct RelationFacts {
   bool replicaSafe = true;  // false: unlogged, temporary, or a view over what a standby refuses
   const char* reason = nullptr;  // when !replicaSafe
+  // Reading it reads other objects too (a view, a partitioned or inheritance parent, a table
+  // with row-level security): DDL on anything may change its facts.
+  bool dependent = false;
 };
 
 // Facts looked up in one database as one user (the search_path of that user decides what an

@@ -71,8 +71,11 @@ class CatalogBoard {
   void setOverrides(std::shared_ptr<const FunctionOverrides> overrides);
   // Names a worker missed, to be looked up.
   void request(ScopeId scope, const Misses& misses);
-  // A classified statement changes functions and/or relations (CatalogChange bits).
-  void invalidate(std::uint8_t changes);
+  // A classified statement changes what `changes` says: the facts it may have made stale are
+  // dropped now (their objects are looked up again once the DDL has had time to commit).
+  void invalidate(const CatalogChanges& changes);
+  // Drops every fact of these kinds (CatalogChange bits).
+  void invalidate(std::uint8_t kinds);
   // Looks every known name up again (configuration reload, periodic refresh).
   void refreshAll();
 
