@@ -682,7 +682,8 @@ const std::vector<Case> kPrimaryOnlyCases = {
     write("DECLARE c CURSOR FOR SELECT * FROM t FOR NO KEY UPDATE NOWAIT"),
     write("COPY (SELECT * FROM t FOR KEY SHARE SKIP LOCKED) TO STDOUT"),
     read("SELECT * FROM t WHERE note = 'FOR NO KEY UPDATE NOWAIT'"),
-    read("SELECT \"for\", \"update\", \"share\" FROM t"), read("SELECT key, share FROM t"),
+    read("SELECT \"for\", \"update\", \"share\" FROM t"),
+    read("SELECT key, share FROM t"),
 
     // ---- Data-modifying CTEs at any depth ----
     write("WITH a AS (SELECT * FROM (WITH b AS (DELETE FROM t RETURNING *) SELECT * FROM b) s) "
@@ -723,7 +724,8 @@ const std::vector<Case> kPrimaryOnlyCases = {
     write("SELECT LO_CREATE(-1)"),
     write("SELECT lo_get(16385)"),  // the whole family, reads included: conservative
     write("SELECT loread(lo_open(16385, 262144), 10)"),
-    write("SELECT lowrite(lo_open(16385, 131072), 'x')"), write("SELECT lo_close(0)"),
+    write("SELECT lowrite(lo_open(16385, 131072), 'x')"),
+    write("SELECT lo_close(0)"),
     write("SELECT lo_lseek64(0, 0, 0)"),
     write("SELECT lo_from_bytea(0, decode('aa', 'hex')) FROM t"),
 
@@ -732,7 +734,8 @@ const std::vector<Case> kPrimaryOnlyCases = {
         .because("write: function pg_notify"),
     write("SELECT PG_NOTIFY('c', '')"),
     write("SELECT count(*) FROM (SELECT pg_notify('c', 'x')) s"),
-    write("WITH n AS (SELECT pg_notify('c', 'x')) SELECT 1 FROM n"), read("SELECT 'pg_notify(1)'"),
+    write("WITH n AS (SELECT pg_notify('c', 'x')) SELECT 1 FROM n"),
+    read("SELECT 'pg_notify(1)'"),
 
     // ---- txid / xact functions ----
     write("SELECT txid_status(1234)").because("write: function txid_*"),
@@ -793,10 +796,15 @@ const std::vector<Case> kPrimaryOnlyCases = {
     write("PREPARE l AS SELECT * FROM t FOR UPDATE").pinned(),
 
     // ---- FETCH / MOVE ----
-    read("FETCH FORWARD 5 FROM c").because("read: FETCH"), read("FETCH BACKWARD ALL IN c"),
-    read("FETCH ABSOLUTE -1 FROM \"Cur\""), read("FETCH RELATIVE 3 c"), read("FETCH PRIOR FROM c"),
-    read("fetch next c"), read("MOVE FORWARD ALL IN c").because("read: MOVE"),
-    read("MOVE ABSOLUTE 10 FROM c"), read("FETCH 1 FROM c; FETCH 1 FROM c"),
+    read("FETCH FORWARD 5 FROM c").because("read: FETCH"),
+    read("FETCH BACKWARD ALL IN c"),
+    read("FETCH ABSOLUTE -1 FROM \"Cur\""),
+    read("FETCH RELATIVE 3 c"),
+    read("FETCH PRIOR FROM c"),
+    read("fetch next c"),
+    read("MOVE FORWARD ALL IN c").because("read: MOVE"),
+    read("MOVE ABSOLUTE 10 FROM c"),
+    read("FETCH 1 FROM c; FETCH 1 FROM c"),
     read("DECLARE c CURSOR FOR SELECT * FROM t; FETCH ALL FROM c"),
     write("FETCH 1 FROM c; CLOSE c").because("write: CLOSE"),
     write("BEGIN READ ONLY; DECLARE c CURSOR FOR SELECT 1; FETCH 1 FROM c; MOVE LAST IN c").txn(RO),
@@ -806,8 +814,22 @@ const std::vector<Case> kPrimaryOnlyCases = {
     write("SELECT '\\''; LISTEN ch; --'").pinned().because("pin: LISTEN"),
     write("SELECT 'x\\'; SELECT nextval('s'); --'").because("write: function nextval"),
     read("SELECT '\\\\''; INSERT INTO t VALUES (1); --'"),  // '' continues it both ways
-    read("SELECT * FROM t WHERE a LIKE 'x\\_%'"), read("SELECT E'\\\\', 'C:\\temp', '\\\\'"),
+    read("SELECT * FROM t WHERE a LIKE 'x\\_%'"),
+    read("SELECT E'\\\\', 'C:\\temp', '\\\\'"),
     read("SELECT '\\'', 'x'"),  // off: one string up to the last quote, still a read
+
+    // ---- What PostgreSQL's scanner refuses runs nowhere: a write (checked against libpg_query
+    // in tests/unit/oracle/) ----
+    write("SELECT E'\\u0000'").because("write: unterminated string"),
+    write("SELECT E'\\uD800'"),
+    write("SELECT E'\\uDC00\\uD800'"),
+    write("SELECT E'\\U00110000'"),
+    write("SELECT E'\\u12'; DELETE FROM t"),
+    write("SELECT E'\\xC3'"),
+    write("SELECT E'\\0'"),
+    write("SELECT E'\\777'"),
+    read("SELECT E'\\xC3\\xA9', E'\\303\\251', E'\\u00e9\\U0001F600', E'\\uD83D\\uDE00'"),
+    read("SELECT E'\\x', E'\\xZ', E'\\8', E'\\q'"),
 };
 
 // The whole table.
