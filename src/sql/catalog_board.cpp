@@ -216,15 +216,17 @@ void CatalogBoard::publish(const CatalogWork& work, CatalogFacts facts) {
   auto next = std::make_shared<CatalogSnapshot>(*s.snapshot);
   next->reachable = true;
   if (!functionsStale && !work.functions.empty()) {
-    auto map = work.refresh ? std::make_shared<CatalogSnapshot::FunctionMap>()
-                            : std::make_shared<CatalogSnapshot::FunctionMap>(*next->functions);
+    const bool fresh = work.refresh || next->functions->size() >= options_.maxFacts;
+    auto map = fresh ? std::make_shared<CatalogSnapshot::FunctionMap>()
+                     : std::make_shared<CatalogSnapshot::FunctionMap>(*next->functions);
     for (auto& [key, f] : facts.functions)
       (*map)[std::move(key)] = f;
     next->functions = std::move(map);
   }
   if (!relationsStale && !work.relations.empty()) {
-    auto map = work.refresh ? std::make_shared<CatalogSnapshot::RelationMap>()
-                            : std::make_shared<CatalogSnapshot::RelationMap>(*next->relations);
+    const bool fresh = work.refresh || next->relations->size() >= options_.maxFacts;
+    auto map = fresh ? std::make_shared<CatalogSnapshot::RelationMap>()
+                     : std::make_shared<CatalogSnapshot::RelationMap>(*next->relations);
     for (auto& [key, r] : facts.relations)
       (*map)[std::move(key)] = r;
     next->relations = std::move(map);

@@ -328,6 +328,22 @@ TEST(CatalogBoard, RefreshReplacesTheFacts) {
   EXPECT_STREQ(c.classify("SELECT f(), g()", "app", "app").reason, "write: f is VOLATILE now");
 }
 
+TEST(CatalogBoard, FactsPerScopeAreBounded) {
+  CatalogBoard::Options o = quickBoard();
+  o.maxFacts = 10;
+  CatalogBoard board(o);
+  const ScopeId s = board.scope("app", "app");
+  for (int i = 0; i < 35; ++i) {
+    CatalogWork w;
+    w.scope = s;
+    const std::string key = objectKey("", "f" + std::to_string(i));
+    w.functions = {key};
+    board.publish(w, {{{key, {'s', nullptr}}}, {}});
+    ASSERT_LE(board.snapshot(s)->functions->size(), 10U);
+  }
+  EXPECT_EQ(board.snapshot(s)->functions->count(objectKey("", "f34")), 1U);
+}
+
 TEST(CatalogBoard, OverridesReplaceTheCache) {
   CatalogBoard board(quickBoard());
   CachingClassifier c(&board, nullptr, 16);

@@ -49,6 +49,9 @@ class CatalogBoard {
   struct Options {
     bool lookups = true;  // false: no catalog (user functions are writes, relations readable)
     std::size_t maxScopes = 1024;
+    // Facts kept per scope and kind; past it a publication starts afresh (names an application
+    // makes up by the thousand must not grow the board for ever).
+    std::size_t maxFacts = 50000;
     // After DDL, wait this long before looking names up again (let the DDL commit first), and
     // look everything up once more a little later (a DDL in a longer transaction).
     std::chrono::milliseconds settle{500};
