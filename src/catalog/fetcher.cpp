@@ -103,7 +103,8 @@ void Fetcher::process(const sql::CatalogWork& work) {
     board_.failed(work, backoff);
   };
   if (!target) {
-    fail("no primary is known");
+    fail(config_->findUser(work.user) == nullptr ? "the user is not in [[users]]"
+                                                 : "no primary is known");
     return;
   }
   auto& client = clients_[work.scope];
