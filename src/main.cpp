@@ -10,6 +10,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "pgsplit/catalog/explain.hpp"
+#include "pgsplit/catalog/fetcher.hpp"
 #include "pgsplit/config/config.hpp"
 #include "pgsplit/health/monitor.hpp"
 #include "pgsplit/net/server.hpp"
@@ -44,9 +46,17 @@ int main(int argc, char** argv) {
       "pgsplit: a PostgreSQL proxy that sends writes to the primary and reads to replicas"};
   std::string configPath;
   std::string checkPath;
+  std::string explainSql;
+  catalog::ExplainOptions explainOptions;
   bool version = false;
   app.add_option("-c,--config", configPath, "Configuration file (TOML)");
   app.add_option("--check-config", checkPath, "Validate a configuration file and exit");
+  app.add_option("--explain", explainSql,
+                 "Print where SQL would be routed and why (with --config), and exit");
+  app.add_option("--database", explainOptions.database,
+                 "With --explain: the client's database (default: the user's name)");
+  app.add_option("--user", explainOptions.user,
+                 "With --explain: the client's user (default: the first [[users]] entry)");
   app.add_flag("-V,--version", version, "Print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -67,6 +77,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto cfg = loaded.config;
+  if (app.count("--explain") > 0)
+    return catalog::explain(*cfg, explainSql, explainOptions, std::cout);
   setupLogging(cfg->log.level);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -91,7 +103,10 @@ int main(int argc, char** argv) {
                cfg->health.intervalMs, cfg->health.timeoutMs,
                config::toString(cfg->consistency.readYourWrites));
   monitor.start();
+  catalog::Fetcher catalogFetcher(cfg, runtime.nodes, runtime.catalog);
+  catalogFetcher.start();
   int code = server.run();
+  catalogFetcher.stop();
   monitor.stop();
   return code;
 }

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <utility>
 
+#include "pgsplit/sql/analysis.hpp"
+
 namespace pgsplit::config {
 namespace {
 
@@ -30,8 +32,8 @@ constexpr std::int64_t kMaxClientConnections = 1'000'000;
 constexpr std::int64_t kMaxServerConnections = 10'000;
 constexpr std::int64_t kMaxWeight = 10'000;
 
-constexpr std::array kTopLevelKeys{"server"sv, "pool"sv,   "nodes"sv,      "users"sv,
-                                   "log"sv,    "health"sv, "consistency"sv};
+constexpr std::array kTopLevelKeys{"server"sv,  "pool"sv, "nodes"sv,  "users"sv,
+                                   "routing"sv, "log"sv,  "health"sv, "consistency"sv};
 constexpr std::array kServerKeys{"listen"sv,
                                  "workers"sv,
                                  "auth_method"sv,
@@ -50,6 +52,11 @@ constexpr std::array kConsistencyKeys{"read_your_writes"sv, "window_ms"sv,
 constexpr std::int64_t kMinHealthIntervalMs = 10;
 constexpr std::int64_t kMaxHealthIntervalMs = 60LL * 60 * 1000;
 constexpr std::int64_t kMaxLagBytes = 1LL << 62;
+constexpr std::array kRoutingKeys{
+    "write_functions"sv, "read_only_functions"sv, "classification_cache_entries"sv,
+    "catalog_lookups"sv, "catalog_timeout_ms"sv,  "catalog_refresh_interval_ms"sv};
+constexpr std::int64_t kMaxCacheEntries = 1'000'000;
+constexpr std::int64_t kMaxCatalogTimeoutMs = 60'000;
 
 template <class E>
 struct Choice {
@@ -145,6 +152,7 @@ class Validator {
     if (const toml::table* t = section(root, "pool")) readPool(*t);
     readNodes(root);
     readUsers(root);
+    if (const toml::table* t = section(root, "routing")) readRouting(*t);
     if (const toml::table* t = section(root, "log")) readLog(*t);
     if (const toml::table* t = section(root, "health")) readHealth(*t);
     if (const toml::table* t = section(root, "consistency")) readConsistency(*t);
@@ -274,6 +282,65 @@ class Validator {
     readInt(t, "connect_timeout_ms", 1, kMaxTimeoutMs, p.connectTimeoutMs);
     readInt(t, "checkout_timeout_ms", 1, kMaxTimeoutMs, p.checkoutTimeoutMs);
     readInt(t, "max_prepared_statements", 1, 100000, p.maxPreparedStatements);
+  }
+
+  void readBool(const toml::table& t, std::string_view key, bool& out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    const auto* v = n->as_boolean();
+    if (v == nullptr) {
+      report(n->source(), quoted(key) + " must be true or false");
+      return;
+    }
+    out = v->get();
+  }
+
+  // [routing]: the function lists that override the classifier, the classification cache and
+  // the catalog lookups.
+  void readRouting(const toml::table& t) {
+    checkKeys(t, kRoutingKeys, "in [routing]");
+    RoutingConfig& r = out_.routing;
+    std::map<std::string, std::uint32_t, std::less<>> firstLine;  // both lists share it
+    readFunctionList(t, "write_functions", firstLine, r.writeFunctions);
+    readFunctionList(t, "read_only_functions", firstLine, r.readOnlyFunctions);
+    readInt(t, "classification_cache_entries", 0, kMaxCacheEntries, r.classificationCacheEntries);
+    readBool(t, "catalog_lookups", r.catalogLookups);
+    readInt(t, "catalog_timeout_ms", 1, kMaxCatalogTimeoutMs, r.catalogTimeoutMs);
+    readInt(t, "catalog_refresh_interval_ms", 0, kMaxTimeoutMs, r.catalogRefreshIntervalMs);
+  }
+
+  // An array of "name" or "schema.name" strings, read as PostgreSQL reads identifiers.
+  void readFunctionList(const toml::table& t, std::string_view key,
+                        std::map<std::string, std::uint32_t, std::less<>>& firstLine,
+                        std::vector<FunctionName>& out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) {
+      report(n->source(), quoted(key) + " must be an array of function names");
+      return;
+    }
+    for (const toml::node& e : *a) {
+      const auto* v = e.as_string();
+      if (v == nullptr) {
+        report(e.source(), quoted(key) + " entries must be strings");
+        continue;
+      }
+      const std::optional<std::string> parsed = sql::parseQualifiedName(v->get());
+      if (!parsed) {
+        report(e.source(), quoted(key) +
+                               " entries must be function names: name or schema.name "
+                               "(quote mixed-case names: \"\\\"MyFunc\\\"\")");
+        continue;
+      }
+      const auto [it, inserted] = firstLine.emplace(*parsed, e.source().begin.line);
+      if (!inserted) {
+        report(e.source(), "function listed twice in [routing] (first at line " +
+                               std::to_string(it->second) + ")");
+        continue;
+      }
+      out.push_back({std::string(sql::keySchema(*parsed)), std::string(sql::keyName(*parsed))});
+    }
   }
 
   void readLog(const toml::table& t) {

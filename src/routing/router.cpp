@@ -108,6 +108,12 @@ Decision Router::route(const sql::Classification& cls, const SessionView& sessio
   const bool replicaOk = cls.readOnly || cls.txnStart == sql::TxnStart::ReadOnly;
   const bool forcedPrimary = cls.hint == sql::Hint::Primary;
   if (replicaOk && !forcedPrimary) {
+    // /* pgsplit:replica */ on a read: the client accepts a replica that has not replayed its
+    // own writes yet (the lag limits still apply).
+    if (cls.hint == sql::Hint::Replica) {
+      if (int r = balancer.pick(snap, 0, options_.lag); r >= 0)
+        return {r, Target::Replica, "hint: replica", {}};
+    }
     if (session.readsOnPrimary) return readFallback(snap, balancer, session.readsOnPrimaryReason);
     int r = balancer.pick(snap, session.minReplayLsn, options_.lag);
     if (r >= 0) return {r, Target::Replica, cls.reason, {}};
@@ -119,6 +125,12 @@ Decision Router::route(const sql::Classification& cls, const SessionView& sessio
   const char* why = forcedPrimary ? "hint: primary" : cls.reason;
   int p = primaryOf(snap);
   if (p >= 0) return {p, Target::Primary, why, {}};
+  if (cls.primaryRead && !forcedPrimary) {
+    // A read kept on the primary for the relations it reads (not looked up yet, UNLOGGED): with
+    // no primary, a replica may still answer it (or refuse it) — better than refusing here.
+    if (int r = balancer.pick(snap); r >= 0)
+      return {r, Target::Replica, "read: primary down, relation not proven readable", {}};
+  }
   Decision d;
   d.reason = "no primary";
   d.refusal = noPrimaryMessage(snap);

@@ -31,7 +31,10 @@ void merge(sql::Classification& unit, const sql::Classification& c, bool first) 
     return;
   }
   if (unit.readOnly && !c.readOnly) unit.reason = c.reason;
+  const bool bothRead = (unit.readOnly || unit.primaryRead) && (c.readOnly || c.primaryRead);
   unit.readOnly = unit.readOnly && c.readOnly;
+  unit.primaryRead = bothRead && !unit.readOnly;
+  unit.provisional = unit.provisional || c.provisional;
   if (c.txnStart == sql::TxnStart::ReadWrite || unit.txnStart == sql::TxnStart::None)
     unit.txnStart = c.txnStart;
   unit.pins = unit.pins || c.pins;
@@ -114,7 +117,7 @@ std::size_t ClientSession::noteEffects(std::string_view text, const sql::Classif
 void ClientSession::noteExecution(const sql::Classification& c, std::size_t settingStatements) {
   // Read-your-writes cares about data: a unit of SETs, or one that only prepares, writes none;
   // neither does a lone BEGIN or COMMIT (a transaction's writes count when it ends).
-  if (c.readOnly || settingStatements >= c.statements) return;
+  if (c.readOnly || c.primaryRead || settingStatements >= c.statements) return;
   const bool transactionControl =
       c.statements == 1 && std::string_view(c.reason).starts_with("transaction control");
   if (!transactionControl) batchWrites_ = true;
@@ -125,7 +128,7 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
   if (!parse) return false;
   if (skipUntilSync_) return true;
   if (parse->statement.empty()) {
-    unnamedStatement_ = sql::classify(parse->query);
+    unnamedStatement_ = worker_.classifier().classify(parse->query, database_, user_);
     unnamedEffects_.clear();
     if (unnamedStatement_.setsSessionState || sql::mentionsDiscardOrDeallocate(parse->query))
       unnamedEffects_ = sql::sessionEffects(parse->query);
@@ -147,7 +150,7 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
   std::string_view body = frame.body.substr(parse->statement.size() + 1);
   StatementRef def = worker_.statements().intern(body, parse->query);
   statements_.emplace(std::string(parse->statement), def);
-  noteStatement(def->cls);
+  noteStatement(worker_.classifier().classify(def->query, database_, user_));
   addOp(client::Parse, raw, std::move(def));
   return true;
 }
@@ -176,8 +179,12 @@ bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
     addOp(client::Bind, raw);
     return true;
   }
-  noteStatement(it->second->cls);
-  noteExecution(it->second->cls, it->second->cls.setsSessionState ? 1 : 0);
+  // Routed by what the catalog says now (a cache hit): a statement prepared before its
+  // functions were looked up reaches replicas once they are.
+  const sql::Classification cls =
+      worker_.classifier().classify(it->second->query, database_, user_);
+  noteStatement(cls);
+  noteExecution(cls, cls.setsSessionState ? 1 : 0);
   noteEffectList(it->second->effects);
   addOp(client::Bind, raw, it->second);
   return true;

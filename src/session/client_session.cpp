@@ -141,7 +141,7 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
       co_return true;
     // A Query ends any extended batch left open without Sync, and drops the unnamed statement.
     unnamedValid_ = false;
-    sql::Classification c = sql::classify(*text);
+    sql::Classification c = worker_.classifier().classify(*text, database_, user_);
     noteStatement(c);
     noteExecution(c, noteEffects(*text, c));
     addOp(client::Query, raw);

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pgsplit/catalog/fetcher.hpp"
+
 namespace pgsplit::session {
 
 std::pair<std::uint32_t, std::uint32_t> CancelRegistry::add(WorkerContext* worker,
@@ -34,7 +36,8 @@ std::optional<CancelRegistry::Entry> CancelRegistry::find(std::uint32_t pid,
 }
 
 Runtime::Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapshot initial)
-    : config(std::move(cfg)), nodes(std::move(initial)) {
+    : config(std::move(cfg)), nodes(std::move(initial)), catalog(catalog::boardOptions(*config)) {
+  catalog.setOverrides(catalog::overridesOf(*config));
   for (const auto& u : config->users)
     verifiers.emplace(u.name, protocol::makeScramVerifier(u.password));
   unsigned char random[32];
@@ -48,7 +51,9 @@ WorkerContext::WorkerContext(Runtime& runtime, asio::io_context& io, unsigned in
       io_(io),
       index_(index),
       snapshot_(runtime.nodes),
-      router_(routing::RouterOptions::from(*runtime.config)) {}
+      router_(routing::RouterOptions::from(*runtime.config)),
+      classifier_(&runtime.catalog, &runtime.classifierCounters,
+                  runtime.config->routing.classificationCacheEntries) {}
 
 pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& database,
                                        const std::string& user) {

@@ -109,26 +109,132 @@ class Scanner {
   }
 
   // Scans a quoted string body starting just after its opening quote; returns the position
-  // after the closing quote (continuations included), or kNone when unterminated.
+  // after the closing quote (continuations included), or kNone when unterminated or refused.
   std::size_t quoted(std::size_t i, QuoteMode mode) const {
+    // Extended strings: once an octal or hex escape has made a NUL or a non-ASCII byte, the
+    // scanner checks the decoded string is valid UTF-8 (pg_verifymbstr).
+    Utf8Check check;
+    bool sawNonAscii = false;
     while (has(i)) {
       const unsigned char c = at(i);
       if (c == '\\' && mode == QuoteMode::Extended) {
         if (!has(i + 1)) return kNone;
-        i += 2;
+        const unsigned char e = at(i + 1);
+        if (e == 'u' || e == 'U') {
+          std::uint32_t codePoint = 0;
+          i = unicodeEscape(i, codePoint);
+          if (i == kNone) return kNone;
+          check.addCodePoint(codePoint);
+        } else if ((e >= '0' && e <= '7') || (e == 'x' && isHexDigit(at(i + 2)))) {
+          const bool hex = e == 'x';
+          std::size_t j = hex ? i + 2 : i + 1;
+          unsigned value = 0;
+          for (int n = 0; n < (hex ? 2 : 3); ++n, ++j) {
+            const unsigned char d = at(j);
+            if (hex ? !isHexDigit(d) : (d < '0' || d > '7')) break;
+            value = value * (hex ? 16 : 8) +
+                    (isDigit(d) ? d - '0' : static_cast<unsigned>(lowerAscii(d) - 'a' + 10));
+          }
+          const auto byte = static_cast<unsigned char>(value & 0xFF);
+          sawNonAscii = sawNonAscii || byte == 0 || byte >= 0x80;
+          check.add(byte);
+          i = j;
+        } else {
+          check.add(e);
+          i += 2;
+        }
       } else if (c == '\'') {
         if (mode != QuoteMode::Bits && at(i + 1) == '\'') {
+          check.add(c);
           i += 2;
           continue;
         }
         const std::size_t next = continuation(i + 1);
-        if (next == kNone) return i + 1;
+        if (next == kNone) return (sawNonAscii && !check.valid()) ? kNone : i + 1;
         i = next + 1;
       } else {
+        check.add(c);
         ++i;
       }
     }
     return kNone;
+  }
+
+  // Strict UTF-8 (pg_utf8_islegal: no overlong forms, no surrogates, nothing past U+10FFFF, and
+  // no NUL), fed one decoded byte at a time.
+  class Utf8Check {
+   public:
+    void add(unsigned char b) {
+      if (need_ > 0) {
+        if (b < lo_ || b > hi_) ok_ = false;
+        lo_ = 0x80;
+        hi_ = 0xBF;
+        --need_;
+        return;
+      }
+      if (b == 0 || (b >= 0x80 && b < 0xC2) || b > 0xF4) {
+        ok_ = false;
+      } else if (b >= 0xC2) {
+        need_ = b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
+        lo_ = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
+        hi_ = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
+      }
+    }
+    void addCodePoint(std::uint32_t cp) {
+      if (cp < 0x80) {
+        add(static_cast<unsigned char>(cp));
+      } else if (cp < 0x800) {
+        add(static_cast<unsigned char>(0xC0 | (cp >> 6)));
+        add(static_cast<unsigned char>(0x80 | (cp & 0x3F)));
+      } else if (cp < 0x10000) {
+        add(static_cast<unsigned char>(0xE0 | (cp >> 12)));
+        add(static_cast<unsigned char>(0x80 | ((cp >> 6) & 0x3F)));
+        add(static_cast<unsigned char>(0x80 | (cp & 0x3F)));
+      } else {
+        add(static_cast<unsigned char>(0xF0 | (cp >> 18)));
+        add(static_cast<unsigned char>(0x80 | ((cp >> 12) & 0x3F)));
+        add(static_cast<unsigned char>(0x80 | ((cp >> 6) & 0x3F)));
+        add(static_cast<unsigned char>(0x80 | (cp & 0x3F)));
+      }
+    }
+    bool valid() const { return ok_ && need_ == 0; }
+
+   private:
+    bool ok_ = true;
+    int need_ = 0;
+    unsigned char lo_ = 0x80;
+    unsigned char hi_ = 0xBF;
+  };
+
+  // \uXXXX or \UXXXXXXXX in an E'' string (scan.l xeunicode): a valid code point, a high
+  // surrogate only when a low one follows. Returns the position after it (and the code point),
+  // kNone when PostgreSQL's scanner refuses it ("invalid Unicode escape" and friends).
+  std::size_t unicodeEscape(std::size_t i, std::uint32_t& codePoint) const {
+    auto code = [this](std::size_t at, std::size_t digits, std::uint32_t& value) {
+      value = 0;
+      for (std::size_t k = 0; k < digits; ++k) {
+        const unsigned char h = this->at(at + k);
+        if (!isHexDigit(h)) return false;
+        value = value * 16 +
+                static_cast<std::uint32_t>(isDigit(h) ? h - '0' : lowerAscii(h) - 'a' + 10);
+      }
+      return true;
+    };
+    const std::size_t digits = at(i + 1) == 'u' ? 4 : 8;
+    std::uint32_t value = 0;
+    if (!code(i + 2, digits, value) || value == 0 || value > 0x10FFFF) return kNone;
+    i += 2 + digits;
+    if (value >= 0xDC00 && value <= 0xDFFF) return kNone;  // a low surrogate alone
+    if (value >= 0xD800 && value <= 0xDBFF) {
+      if (at(i) != '\\' || (at(i + 1) != 'u' && at(i + 1) != 'U')) return kNone;
+      const std::size_t lowDigits = at(i + 1) == 'u' ? 4 : 8;
+      std::uint32_t low = 0;
+      if (!code(i + 2, lowDigits, low) || low < 0xDC00 || low > 0xDFFF) return kNone;
+      i += 2 + lowDigits;
+      value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00);
+    }
+    codePoint = value;
+    return i;
   }
 
   // A "quoted identifier" body; returns the position after the closing quote or kNone.
@@ -314,7 +420,11 @@ Token Lexer::next() {
       if (lc == 'n') return make(TokenKind::Identifier, start, start + 1);
     }
     if (lc == 'u' && c1 == '&') {
-      if (sc.at(start + 2) == '\'') return string(start + 3, QuoteMode::Standard);
+      if (sc.at(start + 2) == '\'') {
+        // PostgreSQL refuses Unicode escapes in strings when backslashes escape.
+        if (!standardStrings_) return error(start);
+        return string(start + 3, QuoteMode::Standard);
+      }
       if (sc.at(start + 2) == '"') return quotedIdentifier(start + 3);
     }
     std::size_t end = start + 1;
@@ -322,7 +432,9 @@ Token Lexer::next() {
       ++end;
     return make(TokenKind::Identifier, start, end);
   }
-  if (c == '\'') return string(start + 1, QuoteMode::Standard);
+  if (c == '\'') {
+    return string(start + 1, standardStrings_ ? QuoteMode::Standard : QuoteMode::Extended);
+  }
   if (c == '"') return quotedIdentifier(start + 1);
   if (c == '$') {
     if (isDigit(c1)) {

@@ -5,6 +5,7 @@
 #include "function_lists.hpp"
 #include "keyword_lists.hpp"
 #include "name_table.hpp"
+#include "references.hpp"
 
 namespace pgsplit::sql::detail {
 
@@ -55,33 +56,51 @@ class Scanner {
         continue;
       }
       const Tok t = ts_.take();
+      // Whether this token stands where a FROM item may start (set for the next one below).
+      const bool relationPosition = expectRelation_;
+      expectRelation_ = false;
       if (isPunct(t, '(')) {
         ++depth_;
         setCteList(false);
+        setBit(selects_, false);
+        // FROM (a JOIN b) or FROM (SELECT ...): items may start inside too.
+        setBit(fromLists_, relationPosition);
+        expectRelation_ = relationPosition;
       } else if (isPunct(t, ')')) {
         if (depth_ == 0) {
           if (options_.stopAtCloseParen) return;
         } else {
           --depth_;
         }
+      } else if (isPunct(t, ',')) {
+        expectRelation_ = bit(fromLists_);
       } else if (t.kind == TokenKind::Identifier) {
+        if (relationPosition) onRelation(t);
         onIdentifier(t);
       } else if (t.kind == TokenKind::QuotedIdentifier) {
+        if (relationPosition) onRelation(t);
         onTempSchema(t);
         if (isPunct(ts_.peek(), '(')) onCall(t);
       }
+      prev3_ = prev2_;
       prev2_ = prev_;
       prev_ = t;
     }
   }
 
  private:
-  bool cteListOpen() const { return depth_ < kTrackedDepth && ((cteLists_ >> depth_) & 1U) != 0; }
-  void setCteList(bool open) {
-    if (depth_ >= kTrackedDepth) return;
-    const std::uint64_t bit = std::uint64_t{1} << depth_;
-    cteLists_ = open ? (cteLists_ | bit) : (cteLists_ & ~bit);
+  // One bit per parenthesis depth (the first kTrackedDepth of them).
+  bool bit(std::uint64_t bits) const {
+    return depth_ < kTrackedDepth && ((bits >> depth_) & 1U) != 0;
   }
+  void setBit(std::uint64_t& bits, bool on) const {
+    if (depth_ >= kTrackedDepth) return;
+    const std::uint64_t mask = std::uint64_t{1} << depth_;
+    bits = on ? (bits | mask) : (bits & ~mask);
+  }
+  bool cteListOpen() const { return bit(cteLists_); }
+  void setCteList(bool open) { setBit(cteLists_, open); }
+  bool collecting() const { return options_.refs != nullptr; }
   // INTO that is not INSERT INTO / MERGE INTO: SELECT ... INTO new_table.
   bool selectInto(const Tok& into, const Tok& before) const {
     return into.word == Word::Into && before.word != Word::Insert && before.word != Word::Merge;
@@ -121,14 +140,54 @@ class Scanner {
       case Word::Global:
         if (selectInto(prev_, prev2_)) verdict_.pin("pin: temporary table");
         break;
+      case Word::Unlogged:
+        // SELECT ... INTO UNLOGGED t: a relation a standby cannot read appears.
+        if (selectInto(prev_, prev2_)) {
+          verdict_.catalogChanges.kinds |= kRelationsChange;
+          verdict_.catalogChanges.whole |= kRelationsChange;
+        }
+        break;
       case Word::With:
         // Only a WITH that starts a query opens a CTE list (not WITH ORDINALITY, WITH TIES...).
         if (prev_.kind == TokenKind::End || isPunct(prev_, '(')) setCteList(true);
         break;
       case Word::Select:
+        setCteList(false);
+        setBit(selects_, true);
+        setBit(fromLists_, false);
+        break;
       case Word::Values:
+        setCteList(false);
+        setBit(fromLists_, false);
+        break;
       case Word::Table:
         setCteList(false);
+        expectRelation_ = true;  // TABLE name, as a query of its own
+        break;
+      case Word::From:
+        // A SELECT's FROM list (not EXTRACT(x FROM y), IS DISTINCT FROM, TRIM(... FROM ...)).
+        if (bit(selects_) && prev_.word != Word::Distinct) {
+          setBit(fromLists_, true);
+          expectRelation_ = true;
+        }
+        break;
+      case Word::Join:
+        expectRelation_ = bit(fromLists_);
+        break;
+      case Word::Where:
+      case Word::Group:
+      case Word::Having:
+      case Word::Window:
+      case Word::Order:
+      case Word::Limit:
+      case Word::Offset:
+      case Word::Fetch:
+      case Word::For:
+      case Word::Union:
+      case Word::Intersect:
+      case Word::Except:
+      case Word::Returning:
+        setBit(fromLists_, false);
         break;
       case Word::Begin:
       case Word::Case:
@@ -217,6 +276,38 @@ class Scanner {
            isPunct(prev2_, ',') || isPunct(prev2_, '(') || isPunct(prev2_, '.');
   }
 
+  // A name where a FROM item starts: a relation unless a call follows. Collected only for the
+  // catalog (an unlogged table, or a view over one, cannot be read on a standby).
+  void onRelation(const Tok& t) {
+    if (!collecting()) return;
+    if (t.word == Word::Only) {
+      expectRelation_ = true;
+      return;
+    }
+    if (t.kind == TokenKind::Identifier && (t.word == Word::Rows || isGrammarParenWord(t.text)))
+      return;  // LATERAL, ROWS FROM, a subquery's SELECT, ...
+    TokenStream probe = ts_;
+    Tok parts[3] = {t, {}, {}};
+    std::size_t count = 1;
+    while (isPunct(probe.peek(), '.')) {
+      probe.take();
+      const Tok part = probe.take();
+      if (!isName(part) || count == 3) return;
+      parts[count++] = part;
+    }
+    if (isPunct(probe.peek(), '(')) return;  // a set-returning function
+    const auto name = identifierName(parts[count - 1]);
+    if (!name) return;
+    std::optional<std::string> schema;
+    if (count >= 2) {
+      schema = identifierName(parts[count - 2]);
+      if (!schema) return;
+      // The system catalogs are always readable on a standby.
+      if (*schema == "pg_catalog" || *schema == "information_schema") return;
+    }
+    References::add(options_.refs->relations, objectKey(schema ? *schema : "", *name));
+  }
+
   void onCall(const Tok& t) {
     const bool quoted = t.kind == TokenKind::QuotedIdentifier;
     if (!quoted && grammarParen(t)) return;
@@ -225,6 +316,10 @@ class Scanner {
       return;  // x::numeric(10,2), AS alias(a), f(x) alias(a), FILTER (...), TABLESAMPLE m(10)
     }
     if (cteColumnList() || aliasColumnList()) return;
+    if (collecting()) {
+      onCallWithCatalog(t);
+      return;
+    }
 
     if (isPunct(prev_, '.')) {
       // Schema-qualified: only pg_catalog's functions are known.
@@ -246,7 +341,10 @@ class Scanner {
       }
       name = name.substr(1, name.size() - 2);
     }
-    const FunctionInfo info = lookupFunction(name, !quoted);
+    applyEffect(lookupFunction(name, !quoted));
+  }
+
+  void applyEffect(const FunctionInfo& info) {
     switch (info.effect) {
       case FunctionEffect::ReadOnly:
         break;
@@ -260,14 +358,61 @@ class Scanner {
     }
   }
 
+  // The configured overrides first, then the built-in lists; what neither knows is listed for
+  // the catalog instead of making the statement a write.
+  void onCallWithCatalog(const Tok& t) {
+    const bool qualified = isPunct(prev_, '.');
+    std::optional<std::string> schema;
+    if (qualified) {
+      if (isPunct(prev3_, '.') || !isName(prev2_)) {  // db.schema.f(): not for pgsplit to guess
+        verdict_.write("write: function not known read-only");
+        return;
+      }
+      schema = identifierName(prev2_);
+    }
+    const auto name = identifierName(t);
+    if (!name || (qualified && !schema)) {
+      verdict_.write("write: function not known read-only");
+      return;
+    }
+    const std::string_view schemaName = schema ? std::string_view(*schema) : std::string_view();
+    const bool builtinName = !qualified || schemaName == "pg_catalog";
+    const FunctionInfo builtin =
+        builtinName ? lookupFunction(*name, false) : FunctionInfo{FunctionEffect::Unknown, nullptr};
+    if (const FunctionOverrides* o = options_.refs->overrides; o != nullptr && !o->empty()) {
+      const FunctionOverrides::Match m = o->match(schemaName, *name);
+      if (m.verdict == FunctionOverrides::Verdict::Write) {
+        if (builtin.effect == FunctionEffect::Pins) {
+          verdict_.pin(builtin.reason);
+        } else {
+          verdict_.write(m.reason);
+        }
+        return;
+      }
+      if (m.verdict == FunctionOverrides::Verdict::ReadOnly &&
+          builtin.effect != FunctionEffect::Pins) {
+        return;
+      }
+    }
+    if (builtin.effect != FunctionEffect::Unknown) {
+      applyEffect(builtin);
+      return;
+    }
+    References::add(options_.refs->functions, objectKey(schemaName, *name));
+  }
+
   TokenStream& ts_;
   Verdict& verdict_;
   ScanOptions options_;
   int depth_ = 0;
   int atomicDepth_ = 0;
-  std::uint64_t cteLists_ = 0;  // bit d: a WITH list is open at parenthesis depth d
+  std::uint64_t cteLists_ = 0;   // bit d: a WITH list is open at parenthesis depth d
+  std::uint64_t selects_ = 0;    // bit d: a SELECT was seen at depth d
+  std::uint64_t fromLists_ = 0;  // bit d: a FROM list is open at depth d
+  bool expectRelation_ = false;  // the next token may start a FROM item
   Tok prev_;
   Tok prev2_;
+  Tok prev3_;
 };
 
 }  // namespace

@@ -27,7 +27,10 @@ inline bool isName(const Tok& t) {
 
 class TokenStream {
  public:
-  explicit TokenStream(std::string_view text) : lexer_(text) { advance(); }
+  explicit TokenStream(std::string_view text, bool standardStrings = true)
+      : lexer_(text, false, standardStrings) {
+    advance();
+  }
 
   const Tok& peek() const { return next_; }
   // Takes the next token of the current statement; at its ';' or the end, returns that

@@ -314,7 +314,9 @@ TEST(Settings, SetFollowsTheClientToEveryBackend) {
     auto rows = c.rows("SELECT v, pg_is_in_recovery() FROM drv_where");
     return rows.size() == 1 ? rows[0][0] + "/" + rows[0][1] : std::string("?");
   };
+  awaitReplicaReads(c, "public.drv_where");
   c.exec("SET search_path TO drv_s1, public");
+  awaitReplicaReads(c, "drv_where");
   for (int i = 0; i < 8; ++i)
     EXPECT_EQ(whereAndStandby(), "s1/t");
   c.exec("SET TIME ZONE 'Asia/Tokyo'");

@@ -347,6 +347,16 @@ std::string sqlstateOf(const std::string& errorBody) {
   return fields ? std::string(fields->sqlstate) : "";
 }
 
+void awaitReplicaReads(Conn& c, const std::string& relation) {
+  const std::string sql =
+      "SELECT pg_is_in_recovery() FROM (SELECT count(*) FROM " + relation + ") s";
+  for (int i = 0; i < 200; ++i) {
+    if (c.value(sql) == "t") return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "reads of " << relation << " never reached a replica through pgsplit";
+}
+
 std::pair<int, std::string> runCommand(const std::string& command, std::chrono::seconds timeout) {
   std::string full = "timeout " + std::to_string(timeout.count()) + " " + command + " 2>&1";
   FILE* p = ::popen(full.c_str(), "r");

@@ -124,4 +124,9 @@ std::pair<int, std::string> runCommand(const std::string& command,
 // SQLSTATE of an ErrorResponse body.
 std::string sqlstateOf(const std::string& errorBody);
 
+// A read of a relation pgsplit has not looked up in the primary's catalog yet goes to the
+// primary until the lookup lands (milliseconds). Reads the relation through c until the read
+// runs on a replica (ADD_FAILURE after 10 s).
+void awaitReplicaReads(Conn& c, const std::string& relation);
+
 }  // namespace pgsplit::test

@@ -103,6 +103,10 @@ class RywModes : public ::testing::Test {
     app_->exec("CREATE TABLE IF NOT EXISTS ryw_modes (id int primary key, v text)");
     app_->exec("TRUNCATE ryw_modes");
     cluster_.waitForReplicas();
+    {
+      Conn warm(proxy_->conninfo());  // (app_ wrote: it may be kept on the primary)
+      awaitReplicaReads(warm, "ryw_modes");
+    }
     pauses_.push_back(std::make_unique<ReplayPause>(cluster_, cluster_.replica1Port));
     pauses_.push_back(std::make_unique<ReplayPause>(cluster_, cluster_.replica2Port));
     app_->exec("INSERT INTO ryw_modes VALUES (1, 'mine')");

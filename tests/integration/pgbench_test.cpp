@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -29,6 +30,19 @@ TEST(Pgbench, InitializeThenSelectOnlyAndTpcbRunCleanly) {
   EXPECT_NE(selOut.find("number of transactions actually processed: 800/800"), std::string::npos)
       << selOut;
   EXPECT_NE(selOut.find("number of failed transactions: 0"), std::string::npos) << selOut;
+
+  // A read of a relation pgsplit has not looked up in the primary's catalog yet (and any read
+  // of one named by DDL it saw, until that settles) goes to the primary: wait until
+  // pgbench_accounts is known before checking where reads run.
+  {
+    Conn warm(proxy.conninfo());
+    bool onReplica = false;
+    for (int i = 0; i < 100 && !onReplica; ++i) {
+      onReplica = warm.value("SELECT pg_is_in_recovery() FROM pgbench_accounts LIMIT 1") == "t";
+      if (!onReplica) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(onReplica) << "reads of pgbench_accounts never reached a replica";
+  }
 
   // Every -S style read ran on a replica: the script fails its transaction (1/0, itself a read)
   // whenever pg_is_in_recovery() says primary, and pgbench then exits non-zero.

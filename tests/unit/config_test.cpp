@@ -136,7 +136,28 @@ TEST(ConfigValid, FullSetsEveryKey) {
   EXPECT_EQ(c.users[0].password, "app-secret");
   EXPECT_EQ(c.users[1].name, "reporting");
   EXPECT_EQ(c.users[1].password, "");
+  EXPECT_EQ(c.routing.writeFunctions, (std::vector<FunctionName>{{"app", "audit_log"}}));
+  EXPECT_EQ(c.routing.readOnlyFunctions, (std::vector<FunctionName>{{"", "lookup_rate"}}));
+  EXPECT_EQ(c.routing.classificationCacheEntries, 100u);
+  EXPECT_FALSE(c.routing.catalogLookups);
+  EXPECT_EQ(c.routing.catalogTimeoutMs, 500u);
+  EXPECT_EQ(c.routing.catalogRefreshIntervalMs, 30000u);
   EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST(ConfigValid, RoutingFunctionNamesAreReadAsPostgresReadsThem) {
+  const LoadResult r = loadFixture("valid/routing.toml");
+  ASSERT_NE(r.config, nullptr) << joined(r.errors);
+  const RoutingConfig& routing = r.config->routing;
+  EXPECT_EQ(routing.writeFunctions,
+            (std::vector<FunctionName>{
+                {"", "audit_log"}, {"app", "log_event"}, {"", "MixedCase"}, {"My Schema", "f"}}));
+  EXPECT_EQ(routing.readOnlyFunctions,
+            (std::vector<FunctionName>{{"reporting", "total"}, {"", "cheap_lookup"}}));
+  EXPECT_EQ(routing.classificationCacheEntries, 0u);
+  EXPECT_FALSE(routing.catalogLookups);
+  EXPECT_EQ(routing.catalogTimeoutMs, 60000u);
+  EXPECT_EQ(routing.catalogRefreshIntervalMs, 0u);
 }
 
 TEST(ConfigValid, Ipv6ListenDropsBrackets) {
@@ -186,6 +207,13 @@ TEST(ConfigValid, ExampleFileIsValidAndDocumentsTheDefaults) {
   EXPECT_EQ(c.nodes[0].port, node.port);
   EXPECT_EQ(c.nodes[0].role, node.role);
   EXPECT_EQ(c.nodes[0].weight, node.weight);
+  const RoutingConfig routing;
+  EXPECT_EQ(c.routing.writeFunctions, routing.writeFunctions);
+  EXPECT_EQ(c.routing.readOnlyFunctions, routing.readOnlyFunctions);
+  EXPECT_EQ(c.routing.classificationCacheEntries, routing.classificationCacheEntries);
+  EXPECT_EQ(c.routing.catalogLookups, routing.catalogLookups);
+  EXPECT_EQ(c.routing.catalogTimeoutMs, routing.catalogTimeoutMs);
+  EXPECT_EQ(c.routing.catalogRefreshIntervalMs, routing.catalogRefreshIntervalMs);
   EXPECT_EQ(c.log.level, LogConfig{}.level);
 }
 

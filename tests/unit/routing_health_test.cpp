@@ -160,6 +160,33 @@ INSTANTIATE_TEST_SUITE_P(
             nodes({{Role::Primary, false}, {Role::Replica, true, 5000}, {Role::Replica, true, 10}}),
             kLimits,
             2},
+        Case{"a read kept on the primary for its relations: primary up, primary",
+             [] {
+               Classification c = write();
+               c.primaryRead = true;
+               return c;
+             }(),
+             {},
+             nodes({{Role::Primary, true}, {Role::Replica, true}}),
+             kNoLimits,
+             0},
+        Case{"a read kept on the primary for its relations: primary down, a replica",
+             [] {
+               Classification c = write();
+               c.primaryRead = true;
+               return c;
+             }(),
+             {},
+             nodes({{Role::Primary, false}, {Role::Replica, true}}),
+             kNoLimits,
+             1},
+        Case{"a write with the primary down is refused, never sent to a replica",
+             kWrite,
+             {},
+             nodes({{Role::Primary, false}, {Role::Replica, true}}),
+             kNoLimits,
+             -1,
+             {"pg0"}},
         Case{"read-only transaction start honours the limits too",
              [] {
                Classification c;

@@ -195,6 +195,27 @@ TEST(ReadYourWrites, ReplicasBehindTheSessionsWriteAreSkipped) {
   EXPECT_EQ(router.route(write(), v, nodes, b).node, 0);
 }
 
+TEST(ReadYourWrites, ReplicaHintOnAReadAcceptsAReplicaBehind) {
+  auto nodes = kPrimaryTwoReplicas;
+  nodes.nodes[1].lsn = 100;
+  nodes.nodes[2].lsn = 100;
+  Router router;
+  ReplicaBalancer b;
+  SessionView v;
+  v.minReplayLsn = 150;
+  const Classification hinted = withHint(read(), Hint::Replica);
+  EXPECT_GE(router.route(hinted, v, nodes, b).node, 1);
+  v.minReplayLsn = 0;
+  v.readsOnPrimary = true;
+  EXPECT_GE(router.route(hinted, v, nodes, b).node, 1);
+  EXPECT_EQ(router.route(read(), v, nodes, b).node, 0) << "without the hint: the primary";
+  EXPECT_EQ(router.route(withHint(write(), Hint::Replica), v, nodes, b).node, 0);
+  EXPECT_EQ(router.route(hinted, v, kReplicasDown, b).node, 0) << "no replica up";
+  v.inTransaction = true;
+  v.transactionNode = 0;
+  EXPECT_EQ(router.route(hinted, v, nodes, b).node, 0) << "a transaction stays where it is";
+}
+
 TEST(ReadYourWrites, PrimaryDownStillReadsFromAReplica) {
   auto nodes = kPrimaryDown;
   Router router;

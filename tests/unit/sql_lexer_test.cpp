@@ -325,5 +325,30 @@ TEST(SqlLexer, RandomBytesTerminate) {
   }
 }
 
+// standard_conforming_strings = off: a backslash in '...' escapes as in E'...'.
+TEST(SqlLexer, NonStandardStrings) {
+  auto lexOff = [](std::string_view text) {
+    Toks out;
+    Lexer lexer(text, false, /*standardStrings=*/false);
+    for (Token t = lexer.next(); t.kind != K::End; t = lexer.next()) {
+      out.emplace_back(t.kind, std::string(t.text));
+      if (t.kind == K::Error) break;
+    }
+    return out;
+  };
+  using Tok = std::pair<K, std::string>;
+  const std::string_view text = "SELECT '\\'' ; DELETE FROM t; --'";
+  EXPECT_EQ(semicolons(text), 0);  // on: '\' then one string to the end
+  const Toks off = lexOff(text);
+  ASSERT_GE(off.size(), 3U);
+  EXPECT_EQ(off[1], (Tok{K::String, "'\\''"}));
+  EXPECT_EQ(off[2].first, K::Semicolon);
+  EXPECT_EQ(lexOff("SELECT 'a\\\\'").back(), (Tok{K::String, "'a\\\\'"}));
+  EXPECT_EQ(lexOff("SELECT 'open\\'").back().first, K::Error);  // the quote is escaped
+  EXPECT_EQ(lexOff("SELECT U&'x'").back().first, K::Error);     // refused when off
+  EXPECT_EQ(lexOff("SELECT E'\\''").back(), (Tok{K::String, "E'\\''"}));
+  EXPECT_EQ(lexOff("SELECT $$\\$$").back(), (Tok{K::String, "$$\\$$"}));
+}
+
 }  // namespace
 }  // namespace pgsplit::sql

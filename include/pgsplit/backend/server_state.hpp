@@ -16,12 +16,12 @@
 namespace pgsplit::backend {
 
 // One statement text a client prepared, shared by every client (of one worker) that prepares the
-// same text: it is classified once and has one name on every backend of that worker.
+// same text: it has one name on every backend of that worker. Routing classifies it per client
+// (the catalog judging it depends on the client's database and user), a cache hit per Bind.
 struct StatementDef {
   std::string serverName;  // "pgsplit_<n>": the name it has on backends
   std::string body;        // the Parse body after the name: query\0, int16 count, int32 types
   std::string_view query;  // view into body
-  sql::Classification cls;
   std::vector<sql::SessionEffect> effects;  // a prepared SET/RESET/DISCARD...
 };
 using StatementRef = std::shared_ptr<const StatementDef>;

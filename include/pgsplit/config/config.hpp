@@ -47,6 +47,22 @@ struct UserConfig {
   std::string password;  // never logged
 };
 
+// A function named in [routing] write_functions / read_only_functions.
+struct FunctionName {
+  std::string schema;  // empty: the name in any schema
+  std::string name;    // as PostgreSQL spells it (unquoted names folded to lower case)
+  bool operator==(const FunctionName&) const = default;
+};
+
+struct RoutingConfig {
+  std::vector<FunctionName> writeFunctions;     // always the primary
+  std::vector<FunctionName> readOnlyFunctions;  // may run on a replica, whatever the catalog says
+  std::uint32_t classificationCacheEntries = 4096;  // per worker thread; 0 = no cache
+  bool catalogLookups = true;  // ask the primary's catalog about user functions and relations
+  std::uint32_t catalogTimeoutMs = 2000;           // connect + one lookup
+  std::uint32_t catalogRefreshIntervalMs = 60000;  // look everything up again; 0 = never
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
@@ -75,6 +91,7 @@ struct Config {
   PoolConfig pool;
   std::vector<NodeConfig> nodes;
   std::vector<UserConfig> users;
+  RoutingConfig routing;
   LogConfig log;
   HealthConfig health;
   ConsistencyConfig consistency;

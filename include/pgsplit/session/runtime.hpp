@@ -16,6 +16,8 @@
 #include "pgsplit/routing/node_snapshot.hpp"
 #include "pgsplit/routing/router.hpp"
 #include "pgsplit/session/statement_cache.hpp"
+#include "pgsplit/sql/caching_classifier.hpp"
+#include "pgsplit/sql/catalog_board.hpp"
 
 namespace pgsplit::session {
 
@@ -48,6 +50,9 @@ struct Runtime {
   std::unordered_map<std::string, protocol::ScramVerifier> verifiers;
   protocol::ScramVerifier mockVerifier;  // for unknown users: fail like a wrong password
   routing::NodeStateBoard nodes;
+  // The primary's catalog facts the classifiers share (fed by catalog::Fetcher).
+  sql::CatalogBoard catalog;
+  sql::ClassifierCounters classifierCounters;
   CancelRegistry cancels;
   std::atomic<std::uint32_t> clients{0};
   std::atomic<std::uint64_t> nextSessionId{1};
@@ -72,6 +77,9 @@ class WorkerContext {
   routing::ReplicaBalancer& balancer() { return balancer_; }
   StatementCache& statements() { return statements_; }
   const routing::Router& router() const { return router_; }
+  // Classifies statement text (cached per worker; see sql::CachingClassifier). A session calls
+  // classifier().classify(text, database, user).
+  sql::CachingClassifier& classifier() { return classifier_; }
 
   // The pool of (node, database, user) on this worker, created on first use.
   pool::NodePool& poolFor(std::size_t node, const std::string& database, const std::string& user);
@@ -85,6 +93,7 @@ class WorkerContext {
   routing::ReplicaBalancer balancer_;
   routing::Router router_;
   StatementCache statements_;
+  sql::CachingClassifier classifier_;
   std::map<std::tuple<std::size_t, std::string, std::string>, std::unique_ptr<pool::NodePool>>
       pools_;
 };

@@ -26,12 +26,22 @@ struct Classification {
   Hint hint = Hint::None;
   // Number of statements seen (0 for empty text).
   std::uint16_t statements = 0;
+  // The primary was chosen only because a catalog lookup is still pending (a user function or
+  // relation not looked up yet): classifying the same text later may allow a replica.
+  bool provisional = false;
+  // A read kept on the primary only for the relations it reads (UNLOGGED, temporary, or not
+  // looked up yet): it writes nothing, so read-your-writes need not wait for it.
+  bool primaryRead = false;
   // Why: a static string naming the deciding token or rule, e.g. "read: SELECT",
   // "write: INSERT", "write: function nextval", "write: FOR UPDATE", "write: unknown statement".
   const char* reason = "write: empty";
 };
 
-// Classifies simple-protocol text (possibly several statements separated by ';').
+// Classifies simple-protocol text (possibly several statements separated by ';') without a
+// catalog: a function that is not a known read-only built-in is a write. Text is read with
+// standard_conforming_strings both on and off (a session may turn it off), and the worse
+// verdict wins. See analysis.hpp for the catalog-aware form and caching_classifier.hpp for the
+// cached one a session uses.
 Classification classify(std::string_view text);
 
 }  // namespace pgsplit::sql

@@ -2,6 +2,10 @@
 // A PostgreSQL-exact lexer (scan.l's token boundaries): comments (-- and nested /* */), quoted
 // identifiers, standard and E'' strings, U&'' and U&"" forms, dollar quoting with tags, numbers,
 // operators, parameters ($1), and ';'. Pure and allocation-free.
+//
+// standardStrings says how '...' literals end: on (PostgreSQL's default since 9.1) a backslash
+// is an ordinary character; off (a session's standard_conforming_strings = off) it escapes the
+// next character as in E'...', and U&'...' is an error.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,14 +34,15 @@ struct Token {
 
 class Lexer {
  public:
-  explicit Lexer(std::string_view text, bool reportComments = false)
-      : text_(text), reportComments_(reportComments) {}
+  explicit Lexer(std::string_view text, bool reportComments = false, bool standardStrings = true)
+      : text_(text), reportComments_(reportComments), standardStrings_(standardStrings) {}
   Token next();
 
  private:
   std::string_view text_;
   std::size_t pos_ = 0;
   bool reportComments_;
+  bool standardStrings_;
 };
 
 // ASCII case-insensitive equality of an identifier token with a lower-case keyword.

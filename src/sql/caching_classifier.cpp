@@ -1,0 +1,319 @@
+#include "pgsplit/sql/caching_classifier.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <bit>
+#include <cstring>
+
+namespace pgsplit::sql {
+
+namespace {
+
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+constexpr std::size_t kMaxScopesPerWorker = 4096;
+
+std::uint64_t load64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+constexpr std::uint64_t kPrime1 = 0x9E3779B185EBCA87ULL;
+constexpr std::uint64_t kPrime2 = 0xC2B2AE3D27D4EB4FULL;
+constexpr std::uint64_t kPrime3 = 0x165667B19E3779F9ULL;
+constexpr std::uint64_t kPrime4 = 0x85EBCA77C2B2AE63ULL;
+
+std::uint64_t lane(std::uint64_t acc, std::uint64_t word) {
+  return std::rotl(acc + word * kPrime2, 31) * kPrime1;
+}
+
+std::uint64_t finalMix(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDULL;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+std::size_t roundUpPow2(std::size_t n) {
+  std::size_t p = 16;
+  while (p < n)
+    p <<= 1;
+  return p;
+}
+
+}  // namespace
+
+std::uint64_t hashText(std::string_view text) {
+  const char* p = text.data();
+  std::size_t n = text.size();
+  // Four independent lanes keep the multiplier busy: about a byte per cycle on 1 KB texts.
+  std::uint64_t a = kPrime1 + kPrime2, b = kPrime2, c = 0, d = 0 - kPrime1;
+  while (n >= 32) {
+    a = lane(a, load64(p));
+    b = lane(b, load64(p + 8));
+    c = lane(c, load64(p + 16));
+    d = lane(d, load64(p + 24));
+    p += 32;
+    n -= 32;
+  }
+  std::uint64_t h = std::rotl(a, 1) + std::rotl(b, 7) + std::rotl(c, 12) + std::rotl(d, 18);
+  h += kPrime4 * text.size();
+  while (n >= 8) {
+    h = std::rotl(h ^ lane(0, load64(p)), 27) * kPrime1 + kPrime4;
+    p += 8;
+    n -= 8;
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, p, n);
+  h = std::rotl(h ^ (tail * kPrime3), 23) * kPrime2 + kPrime3;
+  return finalMix(h);
+}
+
+struct CachingClassifier::Entry {
+  std::string text;
+  std::uint64_t hash = 0;
+  Analysis analysis;
+  // The last resolution against the catalog, valid while the board's generation holds.
+  ScopeId memoScope = kNoScope;
+  std::uint64_t memoGeneration = 0;
+  Classification memo;
+  bool referenced = false;  // CLOCK: used since the hand last passed
+  bool used = false;
+};
+
+CachingClassifier::CachingClassifier(CatalogBoard* board, ClassifierCounters* counters,
+                                     std::size_t capacity)
+    : board_(board), counters_(counters), capacity_(capacity) {
+  if (capacity_ > 0) {
+    index_.assign(roundUpPow2(capacity_ * 2), 0);
+    seen_.assign(roundUpPow2(capacity_ * 4), 0);
+  }
+  if (board_ != nullptr) {
+    generation_ = board_->generation();
+    overrides_ = board_->overrides();
+  }
+}
+
+CachingClassifier::~CachingClassifier() = default;
+
+Classification CachingClassifier::classify(std::string_view text, std::string_view database,
+                                           std::string_view user) {
+  const ScopeId scope =
+      (board_ != nullptr && board_->lookupsEnabled()) ? scopeOf(database, user) : kNoScope;
+  return classifyIn(text, scope);
+}
+
+Classification CachingClassifier::classify(std::string_view text) {
+  return classifyIn(text, kNoScope);
+}
+
+Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scope) {
+  syncWithBoard();
+  if (capacity_ == 0 || text.size() > kMaxCachedText) {
+    bump(stats_.misses);
+    const Analysis analysis = analyze(text, overrides_.get());
+    return finish(analysis, nullptr, scope);
+  }
+  const std::uint64_t hash = hashText(text);
+  if (const std::size_t pos = find(hash, text); pos != kNone) {
+    Entry& e = entries_[pos];
+    e.referenced = true;
+    bump(stats_.hits);
+    return finish(e.analysis, &e, scope);
+  }
+  bump(stats_.misses);
+  Analysis analysis = analyze(text, overrides_.get());
+  // Text seen once (a simple-protocol statement with its literals inline) is not cached:
+  // it would push out the statements that do repeat.
+  if (!admit(hash)) return finish(analysis, nullptr, scope);
+  Entry* e = insert(hash, text, std::move(analysis));
+  return finish(e->analysis, e, scope);
+}
+
+Classification CachingClassifier::finish(const Analysis& analysis, Entry* entry, ScopeId scope) {
+  if (!analysis.catalogChanges.empty() && board_ != nullptr) {
+    board_->invalidate(analysis.catalogChanges);
+  }
+  Classification c;
+  if (!analysis.needsCatalog()) {
+    c = analysis.classification;
+  } else if (scope == kNoScope) {
+    c = resolve(analysis, nullptr);
+  } else if (entry != nullptr && entry->memoScope == scope &&
+             entry->memoGeneration == generation_) {
+    c = entry->memo;
+  } else {
+    Misses misses;
+    c = resolve(analysis, snapshotOf(scope), &misses);
+    requestMisses(scope, misses);
+    if (entry != nullptr) {
+      entry->memoScope = scope;
+      entry->memoGeneration = generation_;
+      entry->memo = c;
+    }
+  }
+  if (c.hint == Hint::Replica && !c.readOnly && c.txnStart != TxnStart::ReadOnly) {
+    if (counters_ != nullptr)
+      counters_->ignoredReplicaHints.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("ignoring /* pgsplit:replica */ on a statement that needs the primary: {}",
+                  c.reason);
+  }
+  return c;
+}
+
+void CachingClassifier::syncWithBoard() {
+  if (board_ == nullptr) return;
+  const std::uint64_t generation = board_->generation();
+  if (generation == generation_) return;
+  generation_ = generation;
+  auto overrides = board_->overrides();
+  if (overrides != overrides_) {
+    overrides_ = std::move(overrides);
+    clear();  // every entry was analysed with the old lists
+  }
+  for (auto& s : snapshots_)
+    s.reset();  // fetched again when needed
+  requested_.clear();
+}
+
+ScopeId CachingClassifier::scopeOf(std::string_view database, std::string_view user) {
+  if (lastScope_ < scopes_.size()) {
+    const KnownScope& k = scopes_[lastScope_];
+    if (k.database == database && k.user == user) return k.id;
+  }
+  for (std::size_t i = 0; i < scopes_.size(); ++i) {
+    if (scopes_[i].database == database && scopes_[i].user == user) {
+      lastScope_ = i;
+      return scopes_[i].id;
+    }
+  }
+  const ScopeId id = board_->scope(database, user);
+  if (scopes_.size() < kMaxScopesPerWorker) {
+    scopes_.push_back({std::string(database), std::string(user), id});
+    lastScope_ = scopes_.size() - 1;
+  }
+  return id;
+}
+
+const CatalogSnapshot* CachingClassifier::snapshotOf(ScopeId scope) {
+  if (scope >= snapshots_.size()) snapshots_.resize(scope + 1);
+  auto& s = snapshots_[scope];
+  if (!s) s = board_->snapshot(scope);
+  return s.get();
+}
+
+void CachingClassifier::requestMisses(ScopeId scope, const Misses& misses) {
+  if (misses.empty()) return;
+  Misses fresh;
+  auto note = [&](char kind, const std::string& key, std::vector<std::string>& out) {
+    std::string tag(1, kind);
+    tag.append(reinterpret_cast<const char*>(&scope), sizeof scope);
+    tag += key;
+    if (requested_.insert(std::move(tag)).second) out.push_back(key);
+  };
+  for (const std::string& key : misses.functions)
+    note('f', key, fresh.functions);
+  for (const std::string& key : misses.relations)
+    note('r', key, fresh.relations);
+  board_->request(scope, fresh);
+}
+
+std::size_t CachingClassifier::find(std::uint64_t hash, std::string_view text) const {
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t i = hash & mask; index_[i] != 0; i = (i + 1) & mask) {
+    const Entry& e = entries_[index_[i] - 1];
+    if (e.hash == hash && e.text == text) return index_[i] - 1;
+  }
+  return kNone;
+}
+
+// A lossy "seen once" filter: two candidate slots per text, so two texts that keep colliding
+// on one slot still get in.
+bool CachingClassifier::admit(std::uint64_t hash) {
+  const std::size_t mask = seen_.size() - 1;
+  std::uint64_t& first = seen_[(hash >> 20) & mask];
+  std::uint64_t& second = seen_[(hash >> 42) & mask];
+  if (first == hash || second == hash) {
+    (first == hash ? first : second) = 0;
+    return true;
+  }
+  (first == 0 ? first : second) = hash;
+  return false;
+}
+
+CachingClassifier::Entry* CachingClassifier::insert(std::uint64_t hash, std::string_view text,
+                                                    Analysis analysis) {
+  std::size_t pos;
+  if (free_.empty() && entries_.size() < capacity_) {
+    entries_.emplace_back();
+    pos = entries_.size() - 1;
+  } else {
+    if (free_.empty()) evictOne();
+    pos = free_.back();
+    free_.pop_back();
+  }
+  Entry& e = entries_[pos];
+  e.text.assign(text);
+  e.hash = hash;
+  e.analysis = std::move(analysis);
+  e.memoScope = kNoScope;
+  e.referenced = false;
+  e.used = true;
+  ++used_;
+  const std::size_t mask = index_.size() - 1;
+  std::size_t i = hash & mask;
+  while (index_[i] != 0)
+    i = (i + 1) & mask;
+  index_[i] = static_cast<std::uint32_t>(pos + 1);
+  return &e;
+}
+
+void CachingClassifier::evictOne() {
+  for (std::size_t steps = 0; steps <= 2 * entries_.size(); ++steps) {
+    if (hand_ >= entries_.size()) hand_ = 0;
+    Entry& e = entries_[hand_];
+    const std::size_t pos = hand_++;
+    if (!e.used) continue;
+    if (e.referenced) {
+      e.referenced = false;  // a second chance
+      continue;
+    }
+    eraseFromIndex(pos);
+    e.used = false;
+    e.analysis = {};
+    free_.push_back(pos);
+    --used_;
+    bump(stats_.evictions);
+    return;
+  }
+}
+
+// Linear probing with backward-shift deletion: no tombstones, lookups stay short.
+void CachingClassifier::eraseFromIndex(std::size_t entry) {
+  const std::size_t mask = index_.size() - 1;
+  std::size_t i = entries_[entry].hash & mask;
+  while (index_[i] != entry + 1)
+    i = (i + 1) & mask;
+  index_[i] = 0;
+  for (std::size_t j = (i + 1) & mask; index_[j] != 0; j = (j + 1) & mask) {
+    const std::size_t home = entries_[index_[j] - 1].hash & mask;
+    // Move j's entry into the hole unless its home lies cyclically in (i, j].
+    const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (stays) continue;
+    index_[i] = index_[j];
+    index_[j] = 0;
+    i = j;
+  }
+}
+
+void CachingClassifier::clear() {
+  entries_.clear();
+  free_.clear();
+  std::fill(index_.begin(), index_.end(), 0);
+  hand_ = 0;
+  used_ = 0;
+}
+
+}  // namespace pgsplit::sql
