@@ -13,6 +13,9 @@ namespace pgsplit::config {
 enum class PoolMode : std::uint8_t { Transaction, Session };
 enum class NodeRole : std::uint8_t { Auto, Primary, Replica };
 enum class AuthMethod : std::uint8_t { ScramSha256, Md5, Trust };
+enum class LogFormat : std::uint8_t { Text, Json };
+// Where a user's password came from (shown by SHOW CONFIG instead of the password).
+enum class SecretSource : std::uint8_t { Inline, Environment, File };
 
 struct ServerConfig {
   std::string listenHost = "127.0.0.1";
@@ -22,13 +25,21 @@ struct ServerConfig {
   std::uint32_t maxMessageSize = 64u << 20;  // bytes, for any client message after startup
   std::uint32_t startupTimeoutMs = 10000;    // from accept to ReadyForQuery
   std::uint32_t maxClientConnections = 5000;
+  // HTTP endpoint for /metrics, /healthz, /readyz, /nodes ([server] http_listen); an empty host
+  // means it is disabled (http_listen = "").
+  std::string httpListenHost = "127.0.0.1";
+  std::uint16_t httpListenPort = 9930;
+  // SIGTERM: how long clients may take to finish their transactions before they are closed.
+  std::uint32_t shutdownTimeoutMs = 20000;
+
+  bool httpEnabled() const { return !httpListenHost.empty(); }
 };
 
 struct PoolConfig {
   PoolMode mode = PoolMode::Transaction;
-  std::uint32_t maxServerConnections = 20;  // per node, database and user
-  std::uint32_t connectTimeoutMs = 5000;    // backend TCP connect + login
-  std::uint32_t checkoutTimeoutMs = 5000;   // waiting for a free backend
+  std::uint32_t maxServerConnections = 20;    // per node, database and user
+  std::uint32_t connectTimeoutMs = 5000;      // backend TCP connect + login
+  std::uint32_t checkoutTimeoutMs = 5000;     // waiting for a free backend
   std::uint32_t maxPreparedStatements = 256;  // kept prepared per backend connection (LRU)
 };
 
@@ -38,15 +49,27 @@ struct NodeConfig {
   std::uint16_t port = 5432;
   NodeRole role = NodeRole::Auto;
   std::uint32_t weight = 1;
+  // Set only by a reload (config/reload.hpp): the node left the file. Its slot stays so that node
+  // indices held by sessions, pools and statistics keep their meaning; nothing routes to it.
+  bool retired = false;
 };
 
 struct UserConfig {
   std::string name;
   std::string password;  // never logged
+  SecretSource passwordSource = SecretSource::Inline;
+  std::string passwordOrigin;  // the environment variable or file it came from (not secret)
+};
+
+// [admin]: who may open the admin console (database "pgsplit"). Each is a [[users]] name and
+// authenticates like any user.
+struct AdminConfig {
+  std::vector<std::string> users;
 };
 
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  LogFormat format = LogFormat::Text;
 };
 
 struct Config {
@@ -56,8 +79,10 @@ struct Config {
   std::vector<NodeConfig> nodes;
   std::vector<UserConfig> users;
   LogConfig log;
+  AdminConfig admin;
 
   const UserConfig* findUser(std::string_view name) const;
+  bool isAdmin(std::string_view user) const;
 };
 
 struct LoadResult {
@@ -72,5 +97,7 @@ LoadResult loadString(std::string_view text, const std::string& path = "<string>
 const char* toString(PoolMode m);
 const char* toString(NodeRole r);
 const char* toString(AuthMethod a);
+const char* toString(LogFormat f);
+const char* toString(SecretSource s);
 
 }  // namespace pgsplit::config
