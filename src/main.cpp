@@ -1,5 +1,5 @@
-// pgsplit: parse flags, load the config, start the workers and the health monitor, wait for a
-// signal.
+// pgsplit: parse flags, load the config, start the workers, the health monitor and the HTTP
+// endpoint, then run the control loop (signals, reloads, the drain) until it is time to exit.
 #include <CLI/CLI.hpp>
 #include <signal.h>
 
@@ -7,11 +7,13 @@
 #include <iostream>
 #include <thread>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "pgsplit/admin/http_server.hpp"
+#include "pgsplit/admin/log_format.hpp"
 #include "pgsplit/config/config.hpp"
 #include "pgsplit/health/monitor.hpp"
+#include "pgsplit/net/controller.hpp"
 #include "pgsplit/net/server.hpp"
 #include "pgsplit/session/runtime.hpp"
 
@@ -27,14 +29,6 @@ int checkConfig(const std::string& path) {
   std::cout << path << ": ok (" << result.config->nodes.size() << " nodes, "
             << result.config->users.size() << " users)\n";
   return 0;
-}
-
-void setupLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("pgsplit");
-  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-  spdlog::flush_on(spdlog::level::info);
 }
 
 }  // namespace
@@ -67,7 +61,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto cfg = loaded.config;
-  setupLogging(cfg->log.level);
+  admin::setupLogging(cfg->log);
   ::signal(SIGPIPE, SIG_IGN);
 
   unsigned workers = cfg->server.workers != 0 ? cfg->server.workers
@@ -76,19 +70,46 @@ int main(int argc, char** argv) {
   workers = std::min(workers, cfg->pool.maxServerConnections);
 
   session::Runtime runtime(cfg, health::initialSnapshot(*cfg));
-  health::Monitor monitor(cfg, runtime.nodes);
-  monitor.probeAll();
+  auto monitor = std::make_unique<health::Monitor>(cfg, runtime.nodes);
+  monitor->probeAll();
 
   net::Server server(runtime, workers);
   if (!server.listen()) return 1;
+  // A reload rebuilds the health monitor around the new node list.
+  net::Controller::Hooks hooks;
+  hooks.beforeNodesChange = [&monitor] { monitor.reset(); };
+  hooks.afterNodesChange = [&monitor, &runtime](std::shared_ptr<const config::Config> next) {
+    monitor = std::make_unique<health::Monitor>(std::move(next), runtime.nodes);
+    monitor->start();
+  };
+  net::Controller controller(runtime, server, configPath, std::move(hooks));
+  std::unique_ptr<admin::HttpServer> http;
+  if (cfg->server.httpEnabled()) {
+    http = std::make_unique<admin::HttpServer>(controller.io(), runtime);
+    if (!http->listen(cfg->server.httpListenHost, cfg->server.httpListenPort)) return 1;
+  }
+
   auto snap = runtime.nodes.current();
   for (const auto& n : snap->nodes)
     spdlog::info("node {}: {} {}", n.name, n.up ? "up" : "down", routing::toString(n.role));
   spdlog::info("pgsplit {} listening on {}:{} ({} workers, {} pooling, {} auth)", PGSPLIT_VERSION,
                server.localEndpoint().address().to_string(), server.localEndpoint().port(), workers,
                config::toString(cfg->pool.mode), config::toString(cfg->server.authMethod));
-  monitor.start();
-  int code = server.run();
-  monitor.stop();
+  if (http)
+    spdlog::info("HTTP on {}:{}: /healthz /readyz /nodes /metrics",
+                 http->localEndpoint().address().to_string(), http->localEndpoint().port());
+  if (!cfg->admin.users.empty())
+    spdlog::info("admin console: database \"pgsplit\" for {} user{}", cfg->admin.users.size(),
+                 cfg->admin.users.size() == 1 ? "" : "s");
+
+  monitor->start();
+  server.start();
+  if (http) http->start();
+  const int code = controller.run();
+  // The drain is over: stop the workers (cutting whatever is left), then the rest.
+  server.stop();
+  monitor.reset();
+  http.reset();
+  spdlog::info("pgsplit stopped");
   return code;
 }

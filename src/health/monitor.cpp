@@ -82,10 +82,13 @@ void Monitor::probeAll() {
   // what it had written when sampled.
   std::vector<std::size_t> order;
   auto before = board_.current();
+  // (A node removed by a reload keeps its slot, down: it is not checked.)
   for (std::size_t i = 0; i < config_->nodes.size(); ++i)
-    if (before->nodes[i].role == routing::Role::Primary) order.push_back(i);
+    if (!config_->nodes[i].retired && before->nodes[i].role == routing::Role::Primary)
+      order.push_back(i);
   for (std::size_t i = 0; i < config_->nodes.size(); ++i)
-    if (before->nodes[i].role != routing::Role::Primary) order.push_back(i);
+    if (!config_->nodes[i].retired && before->nodes[i].role != routing::Role::Primary)
+      order.push_back(i);
 
   std::vector<ProbeResult> results(config_->nodes.size());
   for (std::size_t i : order) {
@@ -105,6 +108,7 @@ void Monitor::probeAll() {
   }
   board_.update([&](routing::NodeSnapshot& s) {
     for (std::size_t i = 0; i < results.size(); ++i) {
+      if (config_->nodes[i].retired) continue;
       const ProbeResult& r = results[i];
       s.nodes[i].up = r.up;
       if (!r.up) continue;

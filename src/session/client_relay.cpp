@@ -28,6 +28,11 @@ void logSessionBug(std::uint64_t id, const char* where, std::exception_ptr e) {
 Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
                                                     std::string& errorText) {
   const auto idx = static_cast<std::size_t>(node);
+  // Operations hook: a node added by a reload after this client logged in.
+  for (std::size_t i = pools_.size(); i <= idx; ++i) {
+    pools_.push_back(&worker_.poolFor(i, database_, user_));
+    held_.emplace_back();
+  }
   if (active_) {
     if (active_->nodeIndex() == idx) co_return active_;
     // Switching nodes (only ever when settled and idle): the relay's pending read on the current
@@ -272,7 +277,10 @@ void ClientSession::copyInStarted(bool syncQueued) {
   absorbSync_ = syncQueued;
 }
 
-void ClientSession::errorResponse(std::string_view, const PendingReply&) {}
+void ClientSession::errorResponse(std::string_view body, const PendingReply& entry) {
+  // Operations: errors by node and SQLSTATE class (metrics, SHOW STATS).
+  if (active_ && entry.forClient) worker_.stats().countServerError(active_->nodeIndex(), body);
+}
 
 Task<bool> ClientSession::writeClient(std::string_view bytes) {
   while (writing_) {
@@ -293,6 +301,7 @@ Task<bool> ClientSession::writeClient(std::string_view bytes) {
 Task<bool> ClientSession::writeClientError(ErrorSpec e, bool fatal) {
   std::string out;
   if (fatal) e.severity = "FATAL";
+  worker_.stats().countProxyError(e.sqlstate);  // operations: metrics
   writeError(out, e);  // before the first suspension: `e` may view temporaries
   co_return co_await writeClient(out);
 }

@@ -263,6 +263,7 @@ Task<void> ClientSession::waitUntilSettled() {
 }
 
 Task<bool> ClientSession::answerLocally(ErrorSpec error) {
+  worker_.stats().countProxyError(error.sqlstate);  // operations: metrics
   scratch_.clear();
   writeError(scratch_, error);  // encoded before the first suspension: `error` may view temporaries
   std::string bytes = std::move(scratch_);
@@ -354,6 +355,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
                    cls.reason);
       pinned_ = true;
       pinReason_ = cls.reason;
+      worker_.stats().sessionsPinned.add();  // operations: metrics
     } else {
       // State pgsplit cannot move left on a replica backend (inside BEGIN READ ONLY): never
       // pool that connection.
@@ -364,6 +366,9 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
   if (batchWrites_) noteWriteTarget(cls, *target);
   batchWrites_ = false;
   boundUnnamed_ = unnamedPending_;  // a Bind in a later unit must follow it to this backend
+  // Operations: queries by node and route (metrics, SHOW STATS).
+  worker_.stats().countUnit(target->nodeIndex(), worker_.nodes().nodes[target->nodeIndex()].role ==
+                                                     routing::Role::Replica);
   co_return co_await writeUnit(std::move(target), endsWithSync);
 }
 

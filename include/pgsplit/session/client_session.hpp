@@ -40,6 +40,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   // Closes the client socket (shutdown, fatal errors); the coroutines then wind down.
   void abort();
 
+  // --- operations (client_session_ops.cpp), called on the session's worker thread ---
+  ClientInfo describe() const;
+  // Nothing in flight, no open transaction, no half-formed unit: closing now loses nothing.
+  bool idleForShutdown() const;
+  // FATAL 57P01 to the client (best effort, never blocks) and close.
+  void closeForShutdown();
+
  private:
   enum class State : std::uint8_t { Startup, Authenticating, Ready, Closed };
 
