@@ -74,7 +74,6 @@ int main(int argc, char** argv) {
   monitor->probeAll();
 
   net::Server server(runtime, workers);
-  if (!server.listen()) return 1;
   // A reload rebuilds the health monitor around the new node list.
   net::Controller::Hooks hooks;
   hooks.beforeNodesChange = [&monitor] { monitor.reset(); };
@@ -88,6 +87,8 @@ int main(int argc, char** argv) {
     http = std::make_unique<admin::HttpServer>(controller.io(), runtime);
     if (!http->listen(cfg->server.httpListenHost, cfg->server.httpListenPort)) return 1;
   }
+  // The client port last: once it accepts, everything else is in place.
+  if (!server.listen()) return 1;
 
   auto snap = runtime.nodes.current();
   for (const auto& n : snap->nodes)

@@ -183,7 +183,6 @@ Table showPools(const Overview& o) {
       s.open += p.open;
       s.idle += p.idle;
       s.waiting += p.waiting;
-      s.max += p.max;
       s.waits += p.waits;
       s.waitMicros += p.waitMicros;
       s.timeouts += p.timeouts;
@@ -203,9 +202,10 @@ Table showPools(const Overview& o) {
                {"timeouts", kOidInt8}};
   for (const auto& [key, s] : pools) {
     const auto& [node, database, user] = key;
+    // The limit is per node, database and user; each worker holds a share of it.
     t.rows.push_back({nodeName(o, node), database, user, num(s.open), num(s.open - s.idle),
-                      num(s.idle), num(s.waiting), num(s.max), num(s.waits), millis(s.waitMicros),
-                      num(s.timeouts)});
+                      num(s.idle), num(s.waiting), num(o.config->pool.maxServerConnections),
+                      num(s.waits), millis(s.waitMicros), num(s.timeouts)});
   }
   return t;
 }
