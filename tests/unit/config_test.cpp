@@ -175,6 +175,9 @@ TEST(ConfigValid, ExampleFileIsValidAndDocumentsTheDefaults) {
   EXPECT_EQ(c.server.maxMessageSize, server.maxMessageSize);
   EXPECT_EQ(c.server.startupTimeoutMs, server.startupTimeoutMs);
   EXPECT_EQ(c.server.maxClientConnections, server.maxClientConnections);
+  EXPECT_EQ(c.server.httpListenHost, server.httpListenHost);
+  EXPECT_EQ(c.server.httpListenPort, server.httpListenPort);
+  EXPECT_EQ(c.server.shutdownTimeoutMs, server.shutdownTimeoutMs);
   const PoolConfig pool;
   EXPECT_EQ(c.pool.mode, pool.mode);
   EXPECT_EQ(c.pool.maxServerConnections, pool.maxServerConnections);
@@ -187,6 +190,8 @@ TEST(ConfigValid, ExampleFileIsValidAndDocumentsTheDefaults) {
   EXPECT_EQ(c.nodes[0].role, node.role);
   EXPECT_EQ(c.nodes[0].weight, node.weight);
   EXPECT_EQ(c.log.level, LogConfig{}.level);
+  EXPECT_EQ(c.log.format, LogConfig{}.format);
+  EXPECT_TRUE(c.admin.users.empty());
 }
 
 // ---- invalid/ -----------------------------------------------------------------------------------
