@@ -94,7 +94,14 @@ TEST(Http, HealthReadyNodesAndNotFound) {
 
 TEST(Http, MetricsParseAndMoveWithTraffic) {
   Pgsplit p;
-  const auto before = scrape(p);
+  // The harness's own readiness probe (a bare TCP connect) is accepted asynchronously: count it
+  // before counting ours.
+  auto before = scrape(p);
+  for (int i = 0; i < 100 && metricSum(before, "pgsplit_client_connections_accepted_total") < 1;
+       ++i) {
+    std::this_thread::sleep_for(20ms);
+    before = scrape(p);
+  }
   EXPECT_EQ(metricSum(before, "pgsplit_ready"), 1);
   EXPECT_EQ(metricSum(before, "pgsplit_node_up"), 3);
   EXPECT_EQ(metricSum(before, "pgsplit_node_is_primary", {"node=\"pg0\""}), 1);
