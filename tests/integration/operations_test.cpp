@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cctype>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -319,11 +319,24 @@ TEST(Reload, BrokenFileIsRejectedWithItsPositionAndTheOldConfigStays) {
   EXPECT_EQ(metricSum(m, "pgsplit_last_reload_success"), 0);
   EXPECT_EQ(metricSum(m, "pgsplit_config_generation"), 1);
   EXPECT_EQ(metricSum(m, "pgsplit_node_weight", {"node=\"pg2\""}), 1);
-  // The log says where, as file:line:column.
-  const std::regex where(
-      std::regex_replace(p.configPath(), std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-      R"(:\d+:\d+: )");
-  EXPECT_TRUE(std::regex_search(p.log(), where)) << p.log();
+  // The log says where, as file:line:column. (No std::regex: g++ 12 warns inside it under ASan.)
+  auto hasPosition = [](const std::string& log, const std::string& file) {
+    auto digits = [&log](std::size_t& i) {
+      const std::size_t start = i;
+      while (i < log.size() && std::isdigit(static_cast<unsigned char>(log[i])))
+        ++i;
+      return i > start;
+    };
+    for (auto at = log.find(file + ":"); at != std::string::npos;
+         at = log.find(file + ":", at + 1)) {
+      std::size_t i = at + file.size() + 1;
+      if (digits(i) && i < log.size() && log[i++] == ':' && digits(i) &&
+          log.compare(i, 2, ": ") == 0)
+        return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(hasPosition(p.log(), p.configPath())) << p.log();
   EXPECT_NE(p.log().find("reload rejected"), std::string::npos);
   // Traffic as before: both replicas.
   const auto ports = readPorts(c, 10);
