@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages pgsplit needs to build and test.
 #
+#   scripts/install-deps.sh [--build-only]
+#
+#   --build-only   only what building pgsplit needs (the container image's build stage): no
+#                  PostgreSQL server, no test tools
+#
 # Idempotent and fast: only packages that dpkg does not report as installed are installed, and
 # `apt-get update` runs only when something is missing. As a non-root user it prints what is missing
 # and the command to run, and exits 1.
@@ -12,6 +17,16 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
 readonly SCRIPT_DIR REPO_ROOT
+
+BUILD_ONLY=0
+while (($# > 0)); do
+  case "$1" in
+    --build-only) BUILD_ONLY=1 ;;
+    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) printf 'install-deps: error: unknown argument: %s\n' "$1" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 PACKAGES=(
   build-essential
@@ -29,10 +44,19 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libpg-query-dev
+)
+# The tests': a real primary + replicas (scripts/cluster.sh), psql/pgbench, and Python's YAML
+# parser for the deployment manifests' test.
+TEST_PACKAGES=(
   postgresql-15
   postgresql-client-15
   procps
+  python3
+  python3-yaml
 )
+if ((BUILD_ONLY == 0)); then
+  PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -81,5 +105,5 @@ mapfile -t STILL_MISSING < <(missing_packages)
 if ((${#STILL_MISSING[@]} > 0)); then
   die "still not installed after apt-get install: ${STILL_MISSING[*]}"
 fi
-[[ -x /usr/lib/postgresql/15/bin/initdb ]] || die "/usr/lib/postgresql/15/bin/initdb is missing after installing postgresql-15"
+((BUILD_ONLY == 1)) || [[ -x /usr/lib/postgresql/15/bin/initdb ]] || die "/usr/lib/postgresql/15/bin/initdb is missing after installing postgresql-15"
 log "done (repo: ${REPO_ROOT})"

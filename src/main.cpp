@@ -1,5 +1,5 @@
-// pgsplit: parse flags, load the config, start the workers and the health monitor, wait for a
-// signal.
+// pgsplit: parse flags, load the config, start the workers, the health monitor and the HTTP
+// endpoint, then run the control loop (signals, reloads, the drain) until it is time to exit.
 #include <CLI/CLI.hpp>
 #include <signal.h>
 
@@ -7,13 +7,15 @@
 #include <iostream>
 #include <thread>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "pgsplit/catalog/explain.hpp"
 #include "pgsplit/catalog/fetcher.hpp"
+#include "pgsplit/admin/http_server.hpp"
+#include "pgsplit/admin/log_format.hpp"
 #include "pgsplit/config/config.hpp"
 #include "pgsplit/health/monitor.hpp"
+#include "pgsplit/net/controller.hpp"
 #include "pgsplit/net/server.hpp"
 #include "pgsplit/session/runtime.hpp"
 
@@ -29,14 +31,6 @@ int checkConfig(const std::string& path) {
   std::cout << path << ": ok (" << result.config->nodes.size() << " nodes, "
             << result.config->users.size() << " users)\n";
   return 0;
-}
-
-void setupLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("pgsplit");
-  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-  spdlog::flush_on(spdlog::level::info);
 }
 
 }  // namespace
@@ -79,7 +73,7 @@ int main(int argc, char** argv) {
   auto cfg = loaded.config;
   if (app.count("--explain") > 0)
     return catalog::explain(*cfg, explainSql, explainOptions, std::cout);
-  setupLogging(cfg->log.level);
+  admin::setupLogging(cfg->log);
   ::signal(SIGPIPE, SIG_IGN);
 
   unsigned workers = cfg->server.workers != 0 ? cfg->server.workers
@@ -88,11 +82,35 @@ int main(int argc, char** argv) {
   workers = std::min(workers, cfg->pool.maxServerConnections);
 
   session::Runtime runtime(cfg, health::initialSnapshot(*cfg));
-  health::Monitor monitor(cfg, runtime.nodes);
-  monitor.probeAll();
+  auto monitor = std::make_unique<health::Monitor>(cfg, runtime.nodes);
+  monitor->probeAll();
 
   net::Server server(runtime, workers);
+  auto catalogFetcher = std::make_unique<catalog::Fetcher>(cfg, runtime.nodes, runtime.catalog);
+  // A reload rebuilds the health monitor and the catalog lookups around the new node list (and
+  // the users they log in as), and gives the classifiers the new function lists.
+  net::Controller::Hooks hooks;
+  hooks.beforeNodesChange = [&monitor, &catalogFetcher] {
+    monitor.reset();
+    catalogFetcher.reset();
+  };
+  hooks.afterNodesChange = [&monitor, &catalogFetcher,
+                            &runtime](std::shared_ptr<const config::Config> next) {
+    runtime.catalog.setOverrides(catalog::overridesOf(*next));
+    monitor = std::make_unique<health::Monitor>(next, runtime.nodes);
+    monitor->start();
+    catalogFetcher = std::make_unique<catalog::Fetcher>(next, runtime.nodes, runtime.catalog);
+    catalogFetcher->start();
+  };
+  net::Controller controller(runtime, server, configPath, std::move(hooks));
+  std::unique_ptr<admin::HttpServer> http;
+  if (cfg->server.httpEnabled()) {
+    http = std::make_unique<admin::HttpServer>(controller.io(), runtime);
+    if (!http->listen(cfg->server.httpListenHost, cfg->server.httpListenPort)) return 1;
+  }
+  // The client port last: once it accepts, everything else is in place.
   if (!server.listen()) return 1;
+
   auto snap = runtime.nodes.current();
   for (const auto& n : snap->nodes)
     spdlog::info("node {}: {} {}", n.name, n.up ? "up" : "down", routing::toString(n.role));
@@ -102,11 +120,23 @@ int main(int argc, char** argv) {
   spdlog::info("health checks every {} ms (timeout {} ms); read-your-writes: {}",
                cfg->health.intervalMs, cfg->health.timeoutMs,
                config::toString(cfg->consistency.readYourWrites));
-  monitor.start();
-  catalog::Fetcher catalogFetcher(cfg, runtime.nodes, runtime.catalog);
-  catalogFetcher.start();
-  int code = server.run();
-  catalogFetcher.stop();
-  monitor.stop();
+  if (http)
+    spdlog::info("HTTP on {}:{}: /healthz /readyz /nodes /metrics",
+                 http->localEndpoint().address().to_string(), http->localEndpoint().port());
+  if (!cfg->admin.users.empty())
+    spdlog::info("admin console: database \"pgsplit\" for {} user{}", cfg->admin.users.size(),
+                 cfg->admin.users.size() == 1 ? "" : "s");
+
+  monitor->start();
+  catalogFetcher->start();
+  server.start();
+  if (http) http->start();
+  const int code = controller.run();
+  // The drain is over: stop the workers (cutting whatever is left), then the rest.
+  server.stop();
+  monitor.reset();
+  catalogFetcher.reset();
+  http.reset();
+  spdlog::info("pgsplit stopped");
   return code;
 }

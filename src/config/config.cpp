@@ -2,6 +2,7 @@
 // reported as "file:line:column: message", sorted by position. Messages name keys, never values: a
 // value may be a password.
 #include "pgsplit/config/config.hpp"
+#include "pgsplit/config/secrets.hpp"
 
 #include <toml++/toml.h>
 
@@ -32,19 +33,22 @@ constexpr std::int64_t kMaxClientConnections = 1'000'000;
 constexpr std::int64_t kMaxServerConnections = 10'000;
 constexpr std::int64_t kMaxWeight = 10'000;
 
-constexpr std::array kTopLevelKeys{"server"sv,  "pool"sv, "nodes"sv,  "users"sv,
-                                   "routing"sv, "log"sv,  "health"sv, "consistency"sv};
+constexpr std::array kTopLevelKeys{"server"sv, "pool"sv,   "nodes"sv,       "users"sv, "routing"sv,
+                                   "log"sv,    "health"sv, "consistency"sv, "admin"sv};
 constexpr std::array kServerKeys{"listen"sv,
                                  "workers"sv,
                                  "auth_method"sv,
                                  "max_message_size"sv,
                                  "startup_timeout_ms"sv,
-                                 "max_client_connections"sv};
+                                 "max_client_connections"sv,
+                                 "http_listen"sv,
+                                 "shutdown_timeout_ms"sv};
 constexpr std::array kPoolKeys{"mode"sv, "max_server_connections"sv, "connect_timeout_ms"sv,
                                "checkout_timeout_ms"sv, "max_prepared_statements"sv};
 constexpr std::array kNodeKeys{"name"sv, "host"sv, "port"sv, "role"sv, "weight"sv};
-constexpr std::array kUserKeys{"name"sv, "password"sv};
-constexpr std::array kLogKeys{"level"sv};
+constexpr std::array kUserKeys{"name"sv, "password"sv, "password_file"sv};
+constexpr std::array kLogKeys{"level"sv, "format"sv};
+constexpr std::array kAdminKeys{"users"sv};
 constexpr std::array kHealthKeys{"interval_ms"sv, "timeout_ms"sv, "user"sv, "password"sv,
                                  "database"sv};
 constexpr std::array kConsistencyKeys{"read_your_writes"sv, "window_ms"sv,
@@ -83,6 +87,10 @@ constexpr std::array<Choice<ReadYourWrites>, 4> kReadYourWrites{{
     {"session", ReadYourWrites::Session},
     {"window", ReadYourWrites::Window},
     {"lsn", ReadYourWrites::Lsn},
+}};
+constexpr std::array<Choice<LogFormat>, 2> kLogFormats{{
+    {"text", LogFormat::Text},
+    {"json", LogFormat::Json},
 }};
 constexpr std::array<Choice<std::string_view>, 7> kLogLevels{{
     {"trace", "trace"},
@@ -156,6 +164,7 @@ class Validator {
     if (const toml::table* t = section(root, "log")) readLog(*t);
     if (const toml::table* t = section(root, "health")) readHealth(*t);
     if (const toml::table* t = section(root, "consistency")) readConsistency(*t);
+    if (const toml::table* t = section(root, "admin")) readAdmin(*t);
   }
 
   std::vector<Problem> takeProblems() { return std::move(problems_); }
@@ -272,6 +281,24 @@ class Validator {
     readInt(t, "max_message_size", 1024, kMaxMessageSize, s.maxMessageSize);
     readInt(t, "startup_timeout_ms", 1, kMaxTimeoutMs, s.startupTimeoutMs);
     readInt(t, "max_client_connections", 1, kMaxClientConnections, s.maxClientConnections);
+    readServerOperations(t);
+  }
+
+  // [server] keys of the operations side (issue #8): the HTTP endpoint and the drain.
+  void readServerOperations(const toml::table& t) {
+    ServerConfig& s = out_.server;
+    std::string http;
+    if (const toml::node* n = readString(t, "http_listen", http)) {
+      if (http.empty()) {
+        s.httpListenHost.clear();  // disabled
+      } else {
+        const std::string problem = parseListen(http, s.httpListenHost, s.httpListenPort);
+        if (!problem.empty()) {
+          report(n->source(), "'http_listen' must be \"host:port\" or \"\" (disabled): " + problem);
+        }
+      }
+    }
+    readInt(t, "shutdown_timeout_ms", 0, kMaxTimeoutMs, s.shutdownTimeoutMs);
   }
 
   void readPool(const toml::table& t) {
@@ -348,6 +375,73 @@ class Validator {
     std::string_view level = out_.log.level;
     readChoice(t, "level", kLogLevels, level);
     out_.log.level = std::string(level);
+    readChoice(t, "format", kLogFormats, out_.log.format);
+  }
+
+  // [admin] users: names of [[users]] entries that may open the admin console.
+  void readAdmin(const toml::table& t) {
+    checkKeys(t, kAdminKeys, "in [admin]");
+    const toml::node* n = t.get("users");
+    if (n == nullptr) return;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) {
+      report(n->source(), "'users' must be an array of user names");
+      return;
+    }
+    for (const toml::node& e : *a) {
+      const auto* name = e.as_string();
+      if (name == nullptr) {
+        report(e.source(), "each entry of 'users' in [admin] must be a string");
+        continue;
+      }
+      if (out_.findUser(name->get()) == nullptr) {
+        report(e.source(), "admin user " + quoted(name->get()) +
+                               " must also be listed in [[users]] (that is how it logs in)");
+        continue;
+      }
+      out_.admin.users.push_back(name->get());
+    }
+  }
+
+  // `password` (inline or "${ENV}") or `password_file`: exactly one of them.
+  void readPassword(const toml::table& t, UserConfig& user) {
+    const toml::node* inlineNode = t.get("password");
+    const toml::node* fileNode = t.get("password_file");
+    if (inlineNode != nullptr && fileNode != nullptr) {
+      report(fileNode->source(), "'password' and 'password_file' are mutually exclusive");
+      return;
+    }
+    if (fileNode != nullptr) {
+      std::string path;
+      if (readString(t, "password_file", path) == nullptr) return;
+      std::string_view dir = out_.path;
+      const auto slash = dir.rfind('/');
+      dir = slash == std::string_view::npos ? std::string_view() : dir.substr(0, slash);
+      Secret s = readPasswordFile(path, slash == 0 ? std::string_view("/") : dir);
+      if (!s.ok) {
+        report(fileNode->source(), s.error);
+        return;
+      }
+      user.password = std::move(s.value);
+      user.passwordSource = s.source;
+      user.passwordOrigin = std::move(s.origin);
+      return;
+    }
+    // An empty password is allowed: with auth_method = "trust" a node may need none.
+    std::string value;
+    if (inlineNode == nullptr) {
+      report(t.source(), "missing required key 'password' in [[users]] (or 'password_file')");
+      return;
+    }
+    if (readString(t, "password", value) == nullptr) return;
+    Secret s = resolvePassword(value);
+    if (!s.ok) {
+      report(inlineNode->source(), s.error);
+      return;
+    }
+    user.password = std::move(s.value);
+    user.passwordSource = s.source;
+    user.passwordOrigin = std::move(s.origin);
   }
 
   void readHealth(const toml::table& t) {
@@ -443,8 +537,7 @@ class Validator {
                                   " (first defined at line " + std::to_string(it->second) + ")");
         }
       }
-      // An empty password is allowed: with auth_method = "trust" a node may need none.
-      requireString(*t, "password", "[[users]]", user.password, true);
+      readPassword(*t, user);
       out_.users.push_back(std::move(user));
     }
   }
@@ -513,6 +606,10 @@ std::string Config::healthPassword() const {
     return u ? u->password : std::string();
   }
   return users.empty() ? std::string() : users.front().password;
+}
+
+bool Config::isAdmin(std::string_view user) const {
+  return std::find(admin.users.begin(), admin.users.end(), user) != admin.users.end();
 }
 
 LoadResult loadString(std::string_view text, const std::string& path) {
@@ -590,6 +687,22 @@ const char* toString(ReadYourWrites r) {
       return "window";
     case ReadYourWrites::Lsn:
       return "lsn";
+  }
+  return "unknown";
+}
+
+const char* toString(LogFormat f) {
+  return f == LogFormat::Json ? "json" : "text";
+}
+
+const char* toString(SecretSource s) {
+  switch (s) {
+    case SecretSource::Inline:
+      return "inline";
+    case SecretSource::Environment:
+      return "environment";
+    case SecretSource::File:
+      return "file";
   }
   return "unknown";
 }

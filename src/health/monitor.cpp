@@ -59,16 +59,19 @@ Monitor::~Monitor() {
 }
 
 void Monitor::probeAll() {
+  // (A node removed by a reload keeps its slot, down: it is not checked.)
   for (std::size_t i = 0; i < probes_.size(); ++i)
-    asio::co_spawn(io_, checkOnce(i), [](std::exception_ptr e) {
-      if (e) std::rethrow_exception(e);  // a bug: let it end the process loudly at start
-    });
+    if (!config_->nodes[i].retired)
+      asio::co_spawn(io_, checkOnce(i), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);  // a bug: let it end the process loudly at start
+      });
   io_.run();
   io_.restart();
 }
 
 void Monitor::start() {
-  for (std::size_t i = 0; i < probes_.size(); ++i)
+  for (std::size_t i = 0; i < probes_.size(); ++i) {
+    if (config_->nodes[i].retired) continue;
     asio::co_spawn(io_, nodeLoop(i), [i](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -79,6 +82,7 @@ void Monitor::start() {
         spdlog::error("bug: the health check loop of node #{} ended", i);
       }
     });
+  }
   thread_ = std::thread([this] { io_.run(); });
 }
 

@@ -14,11 +14,13 @@ Server::Server(session::Runtime& runtime, unsigned workers) : runtime_(runtime) 
   for (unsigned i = 0; i < workers; ++i) {
     workers_[i].io = std::make_unique<asio::io_context>(1);
     workers_[i].context = std::make_unique<session::WorkerContext>(runtime_, *workers_[i].io, i);
+    runtime_.workers.push_back(workers_[i].context.get());
   }
 }
 
 Server::~Server() {
-  stopAll();
+  stop();
+  runtime_.workers.clear();
   // Pools hold sockets of their io_context: they go first.
   for (auto& w : workers_) {
     w.acceptor.reset();
@@ -82,6 +84,8 @@ Task<void> Server::acceptLoop(session::WorkerContext* worker, tcp::acceptor* acc
       continue;
     }
     auto session = std::make_shared<session::ClientSession>(*worker, std::move(socket));
+    worker->track(session);
+    worker->stats().clientsAccepted.add();
     const auto id = session->id();
     asio::co_spawn(worker->io(), session::ClientSession::run(std::move(session)),
                    [id](std::exception_ptr e) {
@@ -90,27 +94,32 @@ Task<void> Server::acceptLoop(session::WorkerContext* worker, tcp::acceptor* acc
   }
 }
 
-int Server::run() {
+void Server::start() {
   for (auto& w : workers_) {
     asio::co_spawn(*w.io, acceptLoop(w.context.get(), w.acceptor.get()), [](std::exception_ptr e) {
       if (e) session::logSessionBug(0, "accept loop", e);
     });
+    w.work.emplace(w.io->get_executor());
     w.thread = std::thread([io = w.io.get()] { io->run(); });
   }
-  asio::signal_set signals(signalsIo_, SIGINT, SIGTERM);
-  int received = 0;
-  signals.async_wait([&](const error_code& ec, int signo) {
-    if (!ec) received = signo;
-  });
-  signalsIo_.run();
-  spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
-  stopAll();
-  return 0;
 }
 
-void Server::stopAll() {
+void Server::stopAccepting() {
+  // Each acceptor belongs to its worker's thread: closed there. The kernel drops the listening
+  // socket once the last copy is closed.
+  for (auto& w : workers_) {
+    if (!w.acceptor) continue;
+    asio::post(*w.io, [acceptor = w.acceptor.get()] {
+      error_code ec;
+      acceptor->close(ec);
+    });
+  }
+}
+
+void Server::stop() {
   for (auto& w : workers_) {
     if (!w.io) continue;
+    w.work.reset();
     w.io->stop();
   }
   for (auto& w : workers_)

@@ -28,6 +28,11 @@ void logSessionBug(std::uint64_t id, const char* where, std::exception_ptr e) {
 Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
                                                     std::string& errorText) {
   const auto idx = static_cast<std::size_t>(node);
+  // Operations hook: a node added by a reload after this client logged in.
+  for (std::size_t i = pools_.size(); i <= idx; ++i) {
+    pools_.push_back(&worker_.poolFor(i, database_, user_));
+    held_.emplace_back();
+  }
   if (active_) {
     if (active_->nodeIndex() == idx) co_return active_;
     // Switching nodes (only ever when settled and idle): the relay's pending read on the current
@@ -304,6 +309,8 @@ void ClientSession::copyInStarted(bool syncQueued) {
 }
 
 void ClientSession::errorResponse(std::string_view body, const PendingReply& entry) {
+  // Operations: errors by node and SQLSTATE class (metrics, SHOW STATS).
+  if (active_ && entry.forClient) worker_.stats().countServerError(active_->nodeIndex(), body);
   if (!armed_ || !entry.forClient) return;
   auto fields = decodeError(body);
   if (!fields) return;
@@ -398,6 +405,7 @@ Task<bool> ClientSession::writeClient(std::string_view bytes) {
 Task<bool> ClientSession::writeClientError(ErrorSpec e, bool fatal) {
   std::string out;
   if (fatal) e.severity = "FATAL";
+  worker_.stats().countProxyError(e.sqlstate);  // operations: metrics
   writeError(out, e);  // before the first suspension: `e` may view temporaries
   co_return co_await writeClient(out);
 }

@@ -254,6 +254,7 @@ Task<void> ClientSession::waitUntilSettled() {
 }
 
 Task<bool> ClientSession::answerLocally(ErrorSpec error) {
+  worker_.stats().countProxyError(error.sqlstate);  // operations: metrics
   scratch_.clear();
   writeError(scratch_, error);  // encoded before the first suspension: `error` may view temporaries
   std::string bytes = std::move(scratch_);
@@ -359,6 +360,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
                    cls.reason);
       pinned_ = true;
       pinReason_ = cls.reason;
+      worker_.stats().sessionsPinned.add();  // operations: metrics
     } else {
       // State pgsplit cannot move left on a replica backend (inside BEGIN READ ONLY): never
       // pool that connection.
@@ -370,6 +372,9 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
   batchPoisons_ = false;
   if (batchWrites_) noteWriteTarget(cls, *target);
   batchWrites_ = false;
+  // Operations: queries by node and route (metrics, SHOW STATS).
+  worker_.stats().countUnit(target->nodeIndex(), worker_.nodes().nodes[target->nodeIndex()].role ==
+                                                     routing::Role::Replica);
   co_return co_await writeUnit(std::move(target), endsWithSync, cls);
 }
 

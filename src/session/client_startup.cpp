@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pgsplit/admin/console.hpp"
 #include "pgsplit/net/deadline.hpp"
 #include "pgsplit/protocol/auth.hpp"
 #include "pgsplit/protocol/messages.hpp"
@@ -212,6 +213,12 @@ Task<bool> ClientSession::startup() {
 
   state_ = State::Authenticating;
   if (!co_await authenticate()) co_return false;
+  if (admin::isConsoleDatabase(database_)) {
+    // Operations hook: the admin console (src/admin) takes the connection over; this session ends.
+    admin::startConsole(worker_, std::move(socket_), {id_, peer_, user_, applicationName_},
+                        in_.substr(inStart_));
+    co_return false;
+  }
   if (!co_await welcome()) co_return false;
   co_return !deadline.expired();
 }
@@ -247,9 +254,9 @@ Task<bool> ClientSession::authenticateScram() {
   writeAuthSasl(scratch_, kScramSha256);
   if (!co_await writeClient(scratch_)) co_return false;
 
-  auto it = runtime_.verifiers.find(user_);
-  const ScramVerifier& verifier =
-      it != runtime_.verifiers.end() ? it->second : runtime_.mockVerifier;
+  const auto& verifiers = runtime_.config.verifiers();  // this generation's (kept alive)
+  auto it = verifiers.find(user_);
+  const ScramVerifier& verifier = it != verifiers.end() ? it->second : runtime_.mockVerifier;
   ScramServer scram(verifier);
 
   auto first = co_await readAuthMessage();
@@ -267,7 +274,7 @@ Task<bool> ClientSession::authenticateScram() {
   if (!final) co_return false;
   inStart_ += final->size;
   auto serverFinal = scram.handleClientFinal(final->body);
-  if (!serverFinal || it == runtime_.verifiers.end()) co_return false;
+  if (!serverFinal || it == verifiers.end()) co_return false;
   scratch_.clear();
   writeAuthSaslFinal(scratch_, *serverFinal);
   writeAuthOk(scratch_);

@@ -38,8 +38,6 @@ std::optional<CancelRegistry::Entry> CancelRegistry::find(std::uint32_t pid,
 Runtime::Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapshot initial)
     : config(std::move(cfg)), nodes(std::move(initial)), catalog(catalog::boardOptions(*config)) {
   catalog.setOverrides(catalog::overridesOf(*config));
-  for (const auto& u : config->users)
-    verifiers.emplace(u.name, protocol::makeScramVerifier(u.password));
   unsigned char random[32];
   RAND_bytes(random, sizeof random);
   mockVerifier = protocol::makeScramVerifier(
@@ -62,25 +60,13 @@ pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& data
   if (it != pools_.end()) return *it->second;
 
   const auto& cfg = *runtime_.config;
-  const auto& n = cfg.nodes.at(node);
-  const auto* u = cfg.findUser(user);
-  backend::LoginParams login{n.host,
-                             n.port,
-                             database,
-                             user,
-                             u ? u->password : std::string(),
-                             std::chrono::milliseconds(cfg.pool.connectTimeoutMs),
-                             node,
-                             cfg.pool.maxPreparedStatements};
-  // Each worker gets its share of max_server_connections, so the sum never exceeds the limit.
-  const std::uint32_t max = cfg.pool.maxServerConnections;
-  const unsigned workers = runtime_.workerCount;
-  std::uint32_t share = max / workers + (index_ < max % workers ? 1 : 0);
-  if (share == 0) share = 1;  // main caps the worker count at max_server_connections
+  backend::LoginParams login = loginFor(cfg, node, database, user);
+  const std::uint32_t share = poolShare(cfg);
 
   Runtime* rt = &runtime_;
   auto observer = [rt](std::size_t idx, const backend::BackendConnection* conn,
                        const backend::LoginFailure* failure) {
+    if (rt->config->nodes[idx].retired) return;  // removed by a reload: stays out
     if (conn) {
       // A new connection tells us the node's role for free (in_hot_standby, PostgreSQL 14+).
       routing::Role role = routing::Role::Unknown;
@@ -102,6 +88,30 @@ pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& data
   auto& ref = *pool;
   pools_.emplace(std::move(key), std::move(pool));
   return ref;
+}
+
+backend::LoginParams WorkerContext::loginFor(const config::Config& cfg, std::size_t node,
+                                             const std::string& database,
+                                             const std::string& user) const {
+  const auto& n = cfg.nodes.at(node);
+  const auto* u = cfg.findUser(user);
+  return backend::LoginParams{n.host,
+                              n.port,
+                              database,
+                              user,
+                              u ? u->password : std::string(),
+                              std::chrono::milliseconds(cfg.pool.connectTimeoutMs),
+                              node,
+                              cfg.pool.maxPreparedStatements};
+}
+
+std::uint32_t WorkerContext::poolShare(const config::Config& cfg) const {
+  // Each worker gets its share of max_server_connections, so the sum never exceeds the limit.
+  const std::uint32_t max = cfg.pool.maxServerConnections;
+  const unsigned workers = runtime_.workerCount;
+  std::uint32_t share = max / workers + (index_ < max % workers ? 1 : 0);
+  if (share == 0) share = 1;  // main caps the worker count at max_server_connections
+  return share;
 }
 
 void WorkerContext::closeIdle() {

@@ -105,15 +105,18 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
 
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = freePort();
+    httpPort_ = freePort();
     std::ofstream cfg(configPath_);
     cfg << "[server]\nlisten = \"127.0.0.1:" << port_ << "\"\nworkers = 2\n"
+        << "http_listen = \"127.0.0.1:" << httpPort_ << "\"\n"
+        << "shutdown_timeout_ms = " << o.shutdownTimeoutMs << "\n"
         << "auth_method = \"" << o.authMethod << "\"\n"
         << "startup_timeout_ms = " << o.startupTimeoutMs << "\n"
         << o.serverExtra << "\n"
         << "[pool]\nmode = \"" << o.poolMode << "\"\n"
         << "max_server_connections = " << o.maxServerConnections << "\n"
         << o.poolExtra << "\n"
-        << "[log]\nlevel = \"" << o.logLevel << "\"\n";
+        << "[log]\nlevel = \"" << o.logLevel << "\"\nformat = \"" << o.logFormat << "\"\n";
     const char* names[] = {"pg0", "pg1", "pg2"};
     const int ports[] = {c.primaryPort, c.replica1Port, c.replica2Port};
     const char* roles[] = {"primary", "replica", "replica"};
@@ -131,6 +134,8 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
       int fd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
+      for (const auto& [name, value] : o.env)
+        ::setenv(name.c_str(), value.c_str(), 1);
       ::execl(binary.c_str(), binary.c_str(), "--config", configPath_.c_str(), nullptr);
       ::_exit(127);
     }
@@ -160,6 +165,37 @@ bool Pgsplit::running() {
   exited_ = true;
   exitStatus_ = status;
   return false;
+}
+
+void Pgsplit::signal(int signo) {
+  if (pid_ > 0 && running()) ::kill(pid_, signo);
+}
+
+std::optional<int> Pgsplit::waitExit(std::chrono::milliseconds timeout) {
+  expectExit_ = true;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return exitStatus_;
+}
+
+std::string Pgsplit::configText() const {
+  std::ifstream in(configPath_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Pgsplit::writeConfig(const std::string& text) {
+  // Written aside and renamed, as editors and configuration tools do: a reload never reads half.
+  const std::string tmp = configPath_ + ".new";
+  {
+    std::ofstream out(tmp);
+    out << text;
+  }
+  std::rename(tmp.c_str(), configPath_.c_str());
 }
 
 Pgsplit::~Pgsplit() {

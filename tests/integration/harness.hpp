@@ -44,6 +44,11 @@ struct PgsplitOptions {
   std::string serverExtra;           // appended verbatim inside [server]
   std::string poolExtra;             // appended verbatim inside [pool]
   const Cluster* cluster = nullptr;  // default: the fixture cluster (Cluster::get())
+  // Operations (issue #8): the HTTP endpoint always gets a free port (tests run next to other
+  // pgsplits); the drain is kept short so that a test's teardown never waits long.
+  int shutdownTimeoutMs = 3000;
+  std::string logFormat = "text";
+  std::vector<std::pair<std::string, std::string>> env;  // set in pgsplit's environment only
 };
 
 // A pgsplit process on a free port, stopped (SIGTERM, then SIGKILL) when destroyed.
@@ -63,8 +68,19 @@ class Pgsplit {
   const std::string& configPath() const { return configPath_; }
   bool running();
 
+  // --- operations ---
+  int httpPort() const { return httpPort_; }
+  pid_t pid() const { return pid_; }
+  void signal(int signo);
+  // Waits for the process to exit; its wait() status, or nullopt on timeout. A test that makes
+  // pgsplit exit (SIGTERM, SHUTDOWN) says so, so the teardown does not count it as a crash.
+  std::optional<int> waitExit(std::chrono::milliseconds timeout);
+  std::string configText() const;
+  void writeConfig(const std::string& text);  // replaces the file (for SIGHUP / RELOAD tests)
+
  private:
   int port_ = 0;
+  int httpPort_ = 0;
   pid_t pid_ = -1;
   bool exited_ = false;
   int exitStatus_ = 0;

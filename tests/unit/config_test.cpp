@@ -196,6 +196,9 @@ TEST(ConfigValid, ExampleFileIsValidAndDocumentsTheDefaults) {
   EXPECT_EQ(c.server.maxMessageSize, server.maxMessageSize);
   EXPECT_EQ(c.server.startupTimeoutMs, server.startupTimeoutMs);
   EXPECT_EQ(c.server.maxClientConnections, server.maxClientConnections);
+  EXPECT_EQ(c.server.httpListenHost, server.httpListenHost);
+  EXPECT_EQ(c.server.httpListenPort, server.httpListenPort);
+  EXPECT_EQ(c.server.shutdownTimeoutMs, server.shutdownTimeoutMs);
   const PoolConfig pool;
   EXPECT_EQ(c.pool.mode, pool.mode);
   EXPECT_EQ(c.pool.maxServerConnections, pool.maxServerConnections);
@@ -215,6 +218,8 @@ TEST(ConfigValid, ExampleFileIsValidAndDocumentsTheDefaults) {
   EXPECT_EQ(c.routing.catalogTimeoutMs, routing.catalogTimeoutMs);
   EXPECT_EQ(c.routing.catalogRefreshIntervalMs, routing.catalogRefreshIntervalMs);
   EXPECT_EQ(c.log.level, LogConfig{}.level);
+  EXPECT_EQ(c.log.format, LogConfig{}.format);
+  EXPECT_TRUE(c.admin.users.empty());
 }
 
 // ---- invalid/ -----------------------------------------------------------------------------------

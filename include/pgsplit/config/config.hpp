@@ -15,6 +15,9 @@ enum class NodeRole : std::uint8_t { Auto, Primary, Replica };
 enum class AuthMethod : std::uint8_t { ScramSha256, Md5, Trust };
 // How a session sees its own writes on replicas (see README, "Read-your-writes").
 enum class ReadYourWrites : std::uint8_t { Off, Session, Window, Lsn };
+enum class LogFormat : std::uint8_t { Text, Json };
+// Where a user's password came from (shown by SHOW CONFIG instead of the password).
+enum class SecretSource : std::uint8_t { Inline, Environment, File };
 
 struct ServerConfig {
   std::string listenHost = "127.0.0.1";
@@ -24,6 +27,14 @@ struct ServerConfig {
   std::uint32_t maxMessageSize = 64u << 20;  // bytes, for any client message after startup
   std::uint32_t startupTimeoutMs = 10000;    // from accept to ReadyForQuery
   std::uint32_t maxClientConnections = 5000;
+  // HTTP endpoint for /metrics, /healthz, /readyz, /nodes ([server] http_listen); an empty host
+  // means it is disabled (http_listen = "").
+  std::string httpListenHost = "127.0.0.1";
+  std::uint16_t httpListenPort = 9930;
+  // SIGTERM: how long clients may take to finish their transactions before they are closed.
+  std::uint32_t shutdownTimeoutMs = 20000;
+
+  bool httpEnabled() const { return !httpListenHost.empty(); }
 };
 
 struct PoolConfig {
@@ -40,11 +51,22 @@ struct NodeConfig {
   std::uint16_t port = 5432;
   NodeRole role = NodeRole::Auto;
   std::uint32_t weight = 1;
+  // Set only by a reload (config/reload.hpp): the node left the file. Its slot stays so that node
+  // indices held by sessions, pools and statistics keep their meaning; nothing routes to it.
+  bool retired = false;
 };
 
 struct UserConfig {
   std::string name;
   std::string password;  // never logged
+  SecretSource passwordSource = SecretSource::Inline;
+  std::string passwordOrigin;  // the environment variable or file it came from (not secret)
+};
+
+// [admin]: who may open the admin console (database "pgsplit"). Each is a [[users]] name and
+// authenticates like any user.
+struct AdminConfig {
+  std::vector<std::string> users;
 };
 
 // A function named in [routing] write_functions / read_only_functions.
@@ -65,6 +87,7 @@ struct RoutingConfig {
 
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  LogFormat format = LogFormat::Text;
 };
 
 // [health]: how the nodes are checked (issue #6).
@@ -95,8 +118,10 @@ struct Config {
   LogConfig log;
   HealthConfig health;
   ConsistencyConfig consistency;
+  AdminConfig admin;
 
   const UserConfig* findUser(std::string_view name) const;
+  bool isAdmin(std::string_view user) const;
   // Who the health checks log in as: [health] user/password, else the first [[users]] entry.
   std::string healthUser() const;
   std::string healthPassword() const;
@@ -115,5 +140,7 @@ const char* toString(PoolMode m);
 const char* toString(NodeRole r);
 const char* toString(AuthMethod a);
 const char* toString(ReadYourWrites r);
+const char* toString(LogFormat f);
+const char* toString(SecretSource s);
 
 }  // namespace pgsplit::config

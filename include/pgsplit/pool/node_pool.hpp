@@ -46,6 +46,24 @@ class NodePool {
   // Closes idle connections (shutdown).
   void closeIdle();
 
+  // A reload: new login parameters (password, timeouts) for connections opened from now on, a
+  // new limit and checkout deadline. Over the limit, connections close as they are released.
+  void reconfigure(backend::LoginParams login, std::uint32_t maxConnections,
+                   std::chrono::milliseconds checkoutTimeout);
+  std::uint32_t maxConnections() const { return maxConnections_; }
+  const backend::LoginParams& login() const { return login_; }
+  const std::deque<BackendConnection::Ptr>& idle() const { return idle_; }
+
+  // Statistics (read on the owning worker's thread).
+  struct Stats {
+    std::uint64_t waits = 0;       // checkouts that waited in line
+    std::uint64_t waitMicros = 0;  // time spent waiting, all of them
+    std::uint64_t timeouts = 0;    // waits that ran out
+    std::uint64_t connects = 0;    // logins that succeeded
+    std::uint64_t connectFailures = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
  private:
   struct Waiter {
     asio::steady_timer* timer;
@@ -64,6 +82,7 @@ class NodePool {
   std::deque<Waiter*> waiters_;
   std::uint32_t open_ = 0;  // idle + checked out + connecting
   BackendConnection::Parameters serverParameters_;
+  Stats stats_;
 };
 
 }  // namespace pgsplit::pool

@@ -40,6 +40,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   // Closes the client socket (shutdown, fatal errors); the coroutines then wind down.
   void abort();
 
+  // --- operations (client_session_ops.cpp), called on the session's worker thread ---
+  ClientInfo describe() const;
+  // Nothing in flight, no open transaction, no half-formed unit: closing now loses nothing.
+  bool idleForShutdown() const;
+  // FATAL 57P01 to the client (best effort, never blocks) and close.
+  void closeForShutdown();
+
  private:
   enum class State : std::uint8_t { Startup, Authenticating, Ready, Closed };
 
@@ -254,6 +261,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   asio::steady_timer writeSignal_;   // a client write finished
   std::uint64_t nextWriteTicket_ = 0;
   std::uint64_t servingWriteTicket_ = 0;
+  // A write to the client is under way or waiting its turn.
+  bool writingClient() const { return nextWriteTicket_ != servingWriteTicket_; }
   std::string scratch_;  // messages pgsplit builds itself
 };
 

@@ -2,12 +2,14 @@
 // State shared by all workers (immutable or guarded), and the per-worker context a session runs
 // in. Nothing here is global: main builds one Runtime and hands it down.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "pgsplit/asio.hpp"
 #include "pgsplit/config/config.hpp"
@@ -15,9 +17,13 @@
 #include "pgsplit/protocol/auth.hpp"
 #include "pgsplit/routing/node_snapshot.hpp"
 #include "pgsplit/routing/router.hpp"
+#include "pgsplit/session/config_store.hpp"
+#include "pgsplit/session/control_plane.hpp"
+#include "pgsplit/session/inspect.hpp"
 #include "pgsplit/session/statement_cache.hpp"
 #include "pgsplit/sql/caching_classifier.hpp"
 #include "pgsplit/sql/catalog_board.hpp"
+#include "pgsplit/session/worker_stats.hpp"
 
 namespace pgsplit::session {
 
@@ -44,10 +50,16 @@ class CancelRegistry {
   std::uint32_t nextPid_ = 1;
 };
 
+// An admin console connection (admin module), closed by the drain like a client.
+class AdminConnection {
+ public:
+  virtual ~AdminConnection() = default;
+  virtual void closeForShutdown() = 0;
+};
+
 struct Runtime {
-  std::shared_ptr<const config::Config> config;
-  // SCRAM verifiers computed once per user at load (PBKDF2 is slow on purpose).
-  std::unordered_map<std::string, protocol::ScramVerifier> verifiers;
+  // The configuration in force and its SCRAM verifiers (swapped by reloads; see ConfigStore).
+  ConfigStore config;
   protocol::ScramVerifier mockVerifier;  // for unknown users: fail like a wrong password
   routing::NodeStateBoard nodes;
   // The primary's catalog facts the classifiers share (fed by catalog::Fetcher).
@@ -60,6 +72,12 @@ struct Runtime {
   std::atomic<std::uint64_t> safetyNetRetries{0};
   std::atomic<std::uint64_t> readRetries{0};
   unsigned workerCount = 1;
+  // Every worker, set by net::Server before any runs (fixed afterwards).
+  std::vector<WorkerContext*> workers;
+  // SIGTERM or SHUTDOWN: new clients are refused and /readyz says so.
+  std::atomic<bool> draining{false};
+  ControlPlane* control = nullptr;  // set by main; reload and shutdown requests
+  std::chrono::system_clock::time_point startedAt = std::chrono::system_clock::now();
 
   explicit Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapshot initial);
 };
@@ -85,7 +103,32 @@ class WorkerContext {
   pool::NodePool& poolFor(std::size_t node, const std::string& database, const std::string& user);
   void closeIdle();
 
+  // --- operations (worker_operations.cpp); all on this worker's thread ---
+  WorkerStats& stats() { return stats_; }
+  const WorkerStats& stats() const { return stats_; }
+  // Sessions and admin connections living on this worker (weakly held), for inspection and the
+  // drain.
+  void track(const std::shared_ptr<ClientSession>& session);
+  void trackAdmin(std::weak_ptr<AdminConnection> connection);
+  WorkerReport report();
+  // Drain: closes the sessions that have nothing in flight and no open transaction (57P01);
+  // returns how many sessions remain.
+  std::size_t closeIdleSessions();
+  // Closes every session and admin connection (57P01); returns how many sessions remain.
+  std::size_t closeAllSessions();
+  // Applies the configuration now in force to this worker's pools (after a reload).
+  void reconfigure();
+
  private:
+  struct TrackedSession {
+    std::weak_ptr<ClientSession> session;
+    std::chrono::system_clock::time_point since;
+  };
+  backend::LoginParams loginFor(const config::Config& cfg, std::size_t node,
+                                const std::string& database, const std::string& user) const;
+  std::uint32_t poolShare(const config::Config& cfg) const;
+  void pruneTracked();
+
   Runtime& runtime_;
   asio::io_context& io_;
   unsigned index_;
@@ -96,6 +139,10 @@ class WorkerContext {
   sql::CachingClassifier classifier_;
   std::map<std::tuple<std::size_t, std::string, std::string>, std::unique_ptr<pool::NodePool>>
       pools_;
+  WorkerStats stats_;
+  std::vector<TrackedSession> sessions_;
+  std::size_t pruneAt_ = 64;
+  std::vector<std::weak_ptr<AdminConnection>> admins_;
 };
 
 }  // namespace pgsplit::session

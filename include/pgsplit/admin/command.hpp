@@ -1,0 +1,35 @@
+#pragma once
+// The admin console's commands: parsing one statement of a Simple Query. Pure.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgsplit::admin {
+
+enum class CommandKind : std::uint8_t {
+  Empty,  // nothing but spaces, semicolons, comments
+  ShowNodes,
+  ShowPools,
+  ShowClients,
+  ShowServers,
+  ShowStats,
+  ShowConfig,
+  ShowVersion,
+  ShowHelp,
+  Reload,
+  Shutdown,
+  NotSupported,  // a command pgsplit knows of but does not implement (0A000)
+  Unknown,       // 42601
+};
+
+struct Command {
+  CommandKind kind = CommandKind::Unknown;
+  std::string text;  // the statement, whitespace collapsed, upper case (for messages and logs)
+};
+
+// Splits a Simple Query into statements at ';' (the console's commands contain no quotes) and
+// parses each. Case, extra whitespace and -- or /* */ comments do not matter.
+std::vector<Command> parseCommands(std::string_view query);
+
+}  // namespace pgsplit::admin

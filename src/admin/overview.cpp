@@ -1,0 +1,100 @@
+#include "pgsplit/admin/overview.hpp"
+
+#include "pgsplit/session/runtime.hpp"
+
+namespace pgsplit::admin {
+
+Task<Overview> collectOverview(session::Runtime* runtime) {
+  Overview o;
+  o.config = runtime->config.snapshot();
+  o.generation = runtime->config.current().number;
+  o.nodes = runtime->nodes.current();
+  o.workerCount = runtime->workers.size();
+  o.draining = runtime->draining.load();
+  if (runtime->control) o.control = runtime->control->status();
+  o.control.draining = o.draining;
+
+  // Counters: relaxed reads of each worker's own counters (see WorkerStats).
+  const std::size_t slots = std::max(o.config->nodes.size(), o.nodes->nodes.size());
+  o.nodeTotals.resize(slots);
+  for (const session::WorkerContext* w : runtime->workers) {
+    const session::WorkerStats& st = w->stats();
+    for (std::size_t i = 0; i < slots && i < st.nodes.size(); ++i) {
+      o.nodeTotals[i].unitsAsPrimary += st.nodes[i].unitsAsPrimary.get();
+      o.nodeTotals[i].unitsAsReplica += st.nodes[i].unitsAsReplica.get();
+      o.nodeTotals[i].serverErrors += st.nodes[i].serverErrors.get();
+    }
+    for (std::size_t c = 0; c < session::kSqlstateClasses; ++c) {
+      o.serverErrorsByClass[c] += st.serverErrorsByClass[c].get();
+      o.proxyErrorsByClass[c] += st.proxyErrorsByClass[c].get();
+    }
+    o.clientsAccepted += st.clientsAccepted.get();
+    o.sessionsPinned += st.sessionsPinned.get();
+  }
+  o.safetyNetRetries = runtime->safetyNetRetries.load(std::memory_order_relaxed);
+  o.readRetries = runtime->readRetries.load(std::memory_order_relaxed);
+  o.ignoredReplicaHints =
+      runtime->classifierCounters.ignoredReplicaHints.load(std::memory_order_relaxed);
+
+  o.workers = co_await session::gatherReports(runtime);
+  for (const auto& w : o.workers) {
+    for (const auto& p : w.pools) {
+      if (p.node >= o.nodeTotals.size()) continue;
+      NodeTotals& t = o.nodeTotals[p.node];
+      t.serverConnections += p.open;
+      t.idleServerConnections += p.idle;
+      t.waitingClients += p.waiting;
+      t.poolWaits += p.waits;
+      t.poolWaitMicros += p.waitMicros;
+      t.poolTimeouts += p.timeouts;
+      t.connects += p.connects;
+      t.connectFailures += p.connectFailures;
+    }
+  }
+  o.now = std::chrono::system_clock::now();
+  co_return o;
+}
+
+bool ready(const Overview& o, std::string& why) {
+  if (o.draining) {
+    why = "draining: shutting down";
+    return false;
+  }
+  for (std::size_t i = 0; i < o.nodes->nodes.size(); ++i) {
+    const auto& n = o.nodes->nodes[i];
+    if (i < o.config->nodes.size() && o.config->nodes[i].retired) continue;
+    if (n.up && (n.role == routing::Role::Primary || n.role == routing::Role::Replica)) {
+      why = "ready";
+      return true;
+    }
+  }
+  why = "no primary or replica is reachable";
+  return false;
+}
+
+namespace {
+const routing::NodeState* knownReplica(const Overview& o, std::size_t node) {
+  const auto& nodes = o.nodes->nodes;
+  if (node >= nodes.size() || nodes[node].role != routing::Role::Replica || nodes[node].lsn == 0)
+    return nullptr;
+  return &nodes[node];
+}
+}  // namespace
+
+std::int64_t lagBytes(const Overview& o, std::size_t node) {
+  const routing::NodeState* n = knownReplica(o, node);
+  return n ? static_cast<std::int64_t>(n->lagBytes) : -1;
+}
+
+std::int64_t lagMs(const Overview& o, std::size_t node) {
+  const routing::NodeState* n = knownReplica(o, node);
+  return n ? static_cast<std::int64_t>(n->lagMs) : -1;
+}
+
+const char* nodeState(const Overview& o, std::size_t node) {
+  if (node < o.config->nodes.size() && o.config->nodes[node].retired) return "removed";
+  if (node >= o.nodes->nodes.size()) return "unknown";
+  return o.nodes->nodes[node].up ? "up" : "down";
+}
+
+}  // namespace pgsplit::admin
