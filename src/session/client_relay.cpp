@@ -318,6 +318,13 @@ void ClientSession::errorResponse(std::string_view body, const PendingReply& ent
     // "cannot execute ... in a read-only transaction": the classifier let a write through.
     retryWanted_ = true;
     retryWhy_ = "the replica refused it as a write (25006)";
+  } else if (fields->sqlstate == "0A000") {
+    // "cannot access temporary or unlogged relations during recovery": a relation the catalog
+    // could not vouch for (lookups off, or the primary unreachable when it was looked up). (The
+    // message may be translated, so any 0A000 of a read counts: a read that fails cannot have
+    // written, and one the primary refuses too gets the primary's error.)
+    retryWanted_ = true;
+    retryWhy_ = "the replica refused it as not supported during recovery (0A000)";
   } else if (fields->severity == "FATAL" || fields->severity == "PANIC") {
     retryWanted_ = true;  // the replica is closing the connection (shutdown, termination)
     retryWhy_ = "the replica ended the connection";
@@ -328,7 +335,8 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
   armed_ = false;
   retryWanted_ = false;
   retrying_ = true;
-  const bool safetyNet = std::string_view(why).find("25006") != std::string_view::npos;
+  const bool safetyNet = std::string_view(why).find("25006") != std::string_view::npos ||
+                         std::string_view(why).find("0A000") != std::string_view::npos;
   (safetyNet ? runtime_.safetyNetRetries : runtime_.readRetries).fetch_add(1);
   const auto& snap = worker_.nodes();
   const int primary = routing::Router::primaryOf(snap);

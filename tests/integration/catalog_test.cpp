@@ -1,6 +1,7 @@
 // Catalog-aware routing through pgsplit against the real primary + 2 streaming replicas: user
 // functions by their volatility in the primary's catalog, relations a standby cannot read,
 // the [routing] overrides, DDL seen through pgsplit, hints and --explain.
+#include <memory>
 #include <thread>
 
 #include "harness.hpp"
@@ -263,6 +264,56 @@ TEST(CatalogOff, WithoutLookupsUserFunctionsStayOnThePrimary) {
   for (int i = 0; i < 10; ++i)
     EXPECT_EQ(c.value("SELECT cat_where()"), "f");
   EXPECT_EQ(proxy.log().find("catalog: looked up"), std::string::npos);
+}
+
+// The safety net behind the classifier: a function listed read-only that writes reaches a
+// replica, which refuses it (25006); pgsplit sends it again to the primary before any byte of
+// the reply reached the client, so the client sees one success and the write happens once.
+TEST(CatalogSafetyNet, AWriteAReplicaRefusesIsRunOnceOnThePrimary) {
+  createSchema();
+  const Cluster& cl = Cluster::get();
+  PgsplitOptions o;
+  o.extra = "[routing]\nread_only_functions = [\"public.cat_audit\"]\n";
+  Pgsplit proxy(o);
+  Conn c(proxy.conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  const std::string primary = std::to_string(cl.primaryPort);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(c.value("SELECT cat_audit('safety-simple')"), primary);
+  // The extended protocol, with a parameter, too.
+  for (int i = 0; i < 3; ++i) {
+    const char* values[] = {"safety-extended"};
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(
+        PQexecParams(c.get(), "SELECT cat_audit($1)", 1, nullptr, values, nullptr, nullptr, 0),
+        &PQclear);
+    ASSERT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << PQresultErrorMessage(r.get());
+    EXPECT_EQ(std::string(PQgetvalue(r.get(), 0, 0)), primary);
+  }
+  Conn direct(cl.appConninfo(cl.primaryPort));
+  EXPECT_EQ(direct.value("SELECT count(*) FROM cat_log WHERE note = 'safety-simple'"), "3")
+      << "each write must happen exactly once";
+  EXPECT_EQ(direct.value("SELECT count(*) FROM cat_log WHERE note = 'safety-extended'"), "3");
+  EXPECT_NE(proxy.log().find("safety net"), std::string::npos) << proxy.log();
+  // Inside a read-only transaction nothing can be retried: the client gets the replica's 25006.
+  c.exec("BEGIN READ ONLY");
+  EXPECT_EQ(c.errorState("SELECT cat_audit('safety-txn')"), "25006");
+  c.exec("ROLLBACK");
+  EXPECT_EQ(direct.value("SELECT count(*) FROM cat_log WHERE note = 'safety-txn'"), "0");
+}
+
+// Without catalog lookups relations are taken as readable: an UNLOGGED table's read reaches a
+// replica, which refuses it (0A000); it is answered by the primary instead.
+TEST(CatalogSafetyNet, AnUnloggedReadAReplicaRefusesIsAnsweredByThePrimary) {
+  createSchema();
+  PgsplitOptions o;
+  o.extra = "[routing]\ncatalog_lookups = false\n";
+  Pgsplit proxy(o);
+  Conn c(proxy.conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(c.value("SELECT count(*)::text || '/' || pg_is_in_recovery() FROM cat_unlogged"),
+              "1/false");
+  EXPECT_NE(proxy.log().find("0A000"), std::string::npos) << proxy.log();
 }
 
 }  // namespace
