@@ -87,20 +87,17 @@ int main(int argc, char** argv) {
 
   net::Server server(runtime, workers);
   auto catalogFetcher = std::make_unique<catalog::Fetcher>(cfg, runtime.nodes, runtime.catalog);
-  // A reload rebuilds the health monitor and the catalog lookups around the new node list (and
-  // the users they log in as), and gives the classifiers the new function lists.
+  // A reload rebuilds the health monitor around the new node list (and the user it logs in as);
+  // the catalog lookups take the new configuration and look everything up again, and the
+  // classifiers get the new function lists.
   net::Controller::Hooks hooks;
-  hooks.beforeNodesChange = [&monitor, &catalogFetcher] {
-    monitor.reset();
-    catalogFetcher.reset();
-  };
+  hooks.beforeNodesChange = [&monitor] { monitor.reset(); };
   hooks.afterNodesChange = [&monitor, &catalogFetcher,
                             &runtime](std::shared_ptr<const config::Config> next) {
     runtime.catalog.setOverrides(catalog::overridesOf(*next));
-    monitor = std::make_unique<health::Monitor>(next, runtime.nodes);
+    catalogFetcher->setConfig(next);
+    monitor = std::make_unique<health::Monitor>(std::move(next), runtime.nodes);
     monitor->start();
-    catalogFetcher = std::make_unique<catalog::Fetcher>(next, runtime.nodes, runtime.catalog);
-    catalogFetcher->start();
   };
   net::Controller controller(runtime, server, configPath, std::move(hooks));
   std::unique_ptr<admin::HttpServer> http;

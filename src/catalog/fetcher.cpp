@@ -72,13 +72,36 @@ void Fetcher::stop() {
   clients_.clear();
 }
 
+void Fetcher::setConfig(std::shared_ptr<const config::Config> next) {
+  {
+    std::lock_guard lock(pendingMutex_);
+    pending_ = std::move(next);
+  }
+  board_.refreshAll();  // also wakes the lookup thread
+}
+
+void Fetcher::adoptPendingConfig() {
+  std::lock_guard lock(pendingMutex_);
+  if (!pending_) return;
+  config_ = std::move(pending_);
+  pending_.reset();
+  clients_.clear();  // connections made with the old users, passwords and timeouts
+  backoff_.clear();
+}
+
 void Fetcher::loop() {
-  const std::chrono::milliseconds interval(config_->routing.catalogRefreshIntervalMs);
+  auto interval = std::chrono::milliseconds(config_->routing.catalogRefreshIntervalMs);
   auto nextRefresh = sql::CatalogBoard::Clock::now() + interval;
   while (!board_.stopping()) {
     const auto until = interval.count() > 0 ? nextRefresh : sql::CatalogBoard::Clock::now() + 1h;
     const std::vector<sql::CatalogWork> work = board_.waitForWork(until);
     if (board_.stopping()) break;
+    const auto before = config_;
+    adoptPendingConfig();
+    if (config_ != before) {
+      interval = std::chrono::milliseconds(config_->routing.catalogRefreshIntervalMs);
+      nextRefresh = sql::CatalogBoard::Clock::now() + interval;
+    }
     if (interval.count() > 0 && sql::CatalogBoard::Clock::now() >= nextRefresh) {
       board_.refreshAll();
       nextRefresh = sql::CatalogBoard::Clock::now() + interval;

@@ -1,7 +1,10 @@
 // Catalog-aware routing through pgsplit against the real primary + 2 streaming replicas: user
 // functions by their volatility in the primary's catalog, relations a standby cannot read,
 // the [routing] overrides, DDL seen through pgsplit, hints and --explain.
+#include <csignal>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -314,6 +317,46 @@ TEST(CatalogSafetyNet, AnUnloggedReadAReplicaRefusesIsAnsweredByThePrimary) {
     EXPECT_EQ(c.value("SELECT count(*)::text || '/' || pg_is_in_recovery() FROM cat_unlogged"),
               "1/false");
   EXPECT_NE(proxy.log().find("0A000"), std::string::npos) << proxy.log();
+}
+
+// A reload gives the classifiers the new function lists, and the catalog lookups keep working
+// under the new configuration.
+TEST(CatalogReload, FunctionListsFollowAReloadAndLookupsGoOn) {
+  createSchema();
+  Pgsplit proxy;
+  {
+    Conn c(proxy.conninfo());
+    ASSERT_TRUE(c.ok()) << c.error();
+    runUntilLogShows(proxy, c, "SELECT cat_where_v()", "f",
+                     "function public.cat_where_v() is VOLATILE");
+  }
+  std::ifstream in(proxy.configPath());
+  std::stringstream text;
+  text << in.rdbuf();
+  proxy.writeConfig(text.str() + "[routing]\nread_only_functions = [\"public.cat_where_v\"]\n");
+  proxy.signal(SIGHUP);
+  bool applied = false;
+  for (int i = 0; i < 100 && !applied; ++i) {
+    applied = proxy.log().find("reload applied") != std::string::npos;
+    if (!applied) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(applied) << proxy.log();
+  EXPECT_NE(proxy.log().find("[routing] read_only_functions changed"), std::string::npos);
+  {
+    Conn c(proxy.conninfo());
+    EXPECT_TRUE(eventuallyOnReplica(c, "SELECT cat_where_v()", 20))
+        << "a function listed read-only by a reload still went to the primary";
+  }
+  // A function created after the reload is looked up like before it.
+  Conn direct(Cluster::get().appConninfo(Cluster::get().primaryPort));
+  direct.exec(
+      "CREATE OR REPLACE FUNCTION cat_after_reload() RETURNS bool STABLE LANGUAGE sql AS "
+      "'SELECT pg_is_in_recovery()'");
+  Cluster::get().waitForReplicas();
+  Conn c(proxy.conninfo());
+  EXPECT_TRUE(eventuallyOnReplica(c, "SELECT cat_after_reload()"))
+      << "catalog lookups stopped after the reload";
+  direct.exec("DROP FUNCTION cat_after_reload()");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // user functions stay on the primary).
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -37,12 +38,18 @@ class Fetcher {
 
   void start();
   void stop();
+  // A reloaded configuration (any thread): taken by the lookup thread before its next lookup,
+  // with every known name looked up again under it (users, passwords, nodes, timeouts).
+  void setConfig(std::shared_ptr<const config::Config> next);
 
  private:
   void loop();
+  void adoptPendingConfig();
   void process(const sql::CatalogWork& work);
 
-  std::shared_ptr<const config::Config> config_;
+  std::shared_ptr<const config::Config> config_;  // the lookup thread's
+  std::mutex pendingMutex_;
+  std::shared_ptr<const config::Config> pending_;  // from setConfig, not taken yet
   const routing::NodeStateBoard& nodes_;
   sql::CatalogBoard& board_;
   std::map<sql::ScopeId, std::unique_ptr<CatalogClient>> clients_;
