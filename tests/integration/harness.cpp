@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,6 +132,8 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
     exited_ = false;
     pid_ = ::fork();
     if (pid_ == 0) {
+      // A test binary that dies (a crash, SIGPIPE, a timeout) takes its pgsplit with it.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       int fd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
