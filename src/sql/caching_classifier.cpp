@@ -113,22 +113,26 @@ Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scop
   syncWithBoard();
   if (capacity_ == 0 || text.size() > kMaxCachedText) {
     bump(stats_.misses);
-    const Analysis analysis = analyze(text, overrides_.get());
-    return finish(analysis, nullptr, scope);
+    uncached_ = analyze(text, overrides_.get());
+    last_ = &uncached_;
+    return finish(uncached_, nullptr, scope);
   }
   const std::uint64_t hash = hashText(text);
   if (const std::size_t pos = find(hash, text); pos != kNone) {
     Entry& e = entries_[pos];
     e.referenced = true;
     bump(stats_.hits);
+    last_ = &e.analysis;
     return finish(e.analysis, &e, scope);
   }
   bump(stats_.misses);
-  Analysis analysis = analyze(text, overrides_.get());
+  uncached_ = analyze(text, overrides_.get());
+  last_ = &uncached_;
   // Text seen once (a simple-protocol statement with its literals inline) is not cached:
   // it would push out the statements that do repeat.
-  if (!admit(hash)) return finish(analysis, nullptr, scope);
-  Entry* e = insert(hash, text, std::move(analysis));
+  if (!admit(hash)) return finish(uncached_, nullptr, scope);
+  Entry* e = insert(hash, text, std::move(uncached_));
+  last_ = &e->analysis;
   return finish(e->analysis, e, scope);
 }
 

@@ -138,6 +138,7 @@ Reading read(std::string_view text, detail::References* refs, bool standardStrin
     if (!v.read && firstWrite == nullptr) firstWrite = v.finalReason();
     if (v.pinReason != nullptr && firstPin == nullptr) firstPin = v.pinReason;
     out.setsSessionState = out.setsSessionState || v.setsSessionState;
+    out.kinds |= v.kind;
     r.catalogChanges.merge(v.catalogChanges);
     if (v.txnStart != TxnStart::None) {
       closeTransaction();
@@ -193,6 +194,7 @@ Reading readBothWays(std::string_view text, detail::References* refs) {
   Reading& worst = worse(off.classification, on.classification) ? off : on;
   const Reading& other = &worst == &on ? off : on;
   worst.classification.setsSessionState |= other.classification.setsSessionState;
+  worst.classification.kinds |= other.classification.kinds;
   worst.catalogChanges.merge(other.catalogChanges);
   return worst;
 }
@@ -210,6 +212,8 @@ Analysis analyze(std::string_view text, const FunctionOverrides* overrides) {
   Analysis a;
   a.classification = r.classification;
   a.catalogChanges = r.catalogChanges;
+  a.tables = std::move(refs.tables);
+  a.calls = std::move(refs.calls);
   // Only what may run on a replica needs the catalog.
   const Classification& c = a.classification;
   if (!c.pins && (c.readOnly || c.txnStart == TxnStart::ReadOnly)) {

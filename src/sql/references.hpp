@@ -1,5 +1,7 @@
 #pragma once
-// What a scan collects for the catalog to decide: user functions called and relations read.
+// What a scan collects: for the catalog to decide, user functions called and relations read;
+// for routing rules, every relation the text names (read, written or altered) and every
+// function it calls.
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +15,8 @@ struct References {
   const FunctionOverrides* overrides = nullptr;
   std::vector<std::string> functions;  // objectKey()s
   std::vector<std::string> relations;
+  std::vector<std::string> tables;  // objectKey()s of every relation named
+  std::vector<std::string> calls;   // objectKey()s of every function called (schema as written)
 
   static void add(std::vector<std::string>& keys, std::string key) {
     for (const std::string& k : keys) {

@@ -208,6 +208,7 @@ class StatementClassifier {
         // Writes whatever they say; scanned only for what would also pin the session
         // (a session advisory lock taken inside them).
         Verdict v = Verdict::writeAs(plainWriteReason(head));
+        if (head.word == Word::Truncate || head.word == Word::Lock) noteTableList();
         if (head.word == Word::Alter || head.word == Word::Drop) {
           v.catalogChanges = ddlChanges(ts_);
         } else if (head.word == Word::Import) {
@@ -484,13 +485,41 @@ class StatementClassifier {
     return inner;
   }
 
-  // COPY table TO STDOUT reads `table`.
+  // TRUNCATE [TABLE] [ONLY] name [*] [, ...] and LOCK [TABLE] [ONLY] name [*] [, ...]: the
+  // tables they name, for routing rules (read ahead on a copy of the stream).
+  void noteTableList() {
+    if (refs_ == nullptr) return;
+    TokenStream probe = ts_;
+    probe.take();  // TRUNCATE / LOCK
+    if (probe.peek().word == Word::Table) probe.take();
+    while (true) {
+      if (probe.peek().word == Word::Only) probe.take();
+      Tok name = probe.take();
+      if (!isName(name)) return;
+      Tok schema;
+      while (isPunct(probe.peek(), '.')) {
+        probe.take();
+        schema = name;
+        name = probe.take();
+        if (!isName(name)) return;
+      }
+      const auto n = identifierName(name);
+      const auto sc = isName(schema) ? identifierName(schema) : std::optional<std::string>("");
+      if (n && sc) References::add(refs_->tables, objectKey(*sc, *n));
+      if (probe.peek().kind == TokenKind::Operator && probe.peek().text == "*") probe.take();
+      if (!isPunct(probe.peek(), ',')) return;
+      probe.take();
+    }
+  }
+
+  // COPY table TO STDOUT reads `table` (COPY table FROM writes it).
   void noteRelation(const Tok& schema, const Tok& name) {
     if (refs_ == nullptr) return;
     const auto n = identifierName(name);
     const auto s = isName(schema) ? identifierName(schema) : std::optional<std::string>("");
     if (!n || !s) return;
     References::add(refs_->relations, objectKey(*s, *n));
+    References::add(refs_->tables, objectKey(*s, *n));
   }
 
   TokenStream& ts_;
@@ -499,8 +528,60 @@ class StatementClassifier {
 
 }  // namespace
 
+namespace {
+
+// What kind of statement it is, for routing rules: from its verdict and first word.
+std::uint8_t kindOf(Word head, const Verdict& v) {
+  if (v.read) return kReadStatement;
+  switch (head) {
+    case Word::Begin:
+    case Word::Start:
+    case Word::Commit:
+    case Word::End:
+    case Word::Rollback:
+    case Word::Abort:
+    case Word::Savepoint:
+    case Word::Release:
+      return kTransactionStatement;
+    case Word::Set:
+    case Word::Prepare:
+      // SET TRANSACTION / SET CONSTRAINTS / PREPARE TRANSACTION 'gid' vs SET x, PREPARE p AS
+      return std::string_view(v.reason).starts_with("transaction control") ? kTransactionStatement
+                                                                           : kSessionStatement;
+    case Word::Reset:
+    case Word::Discard:
+    case Word::Deallocate:
+    case Word::Listen:
+    case Word::Unlisten:
+    case Word::Load:
+      return kSessionStatement;
+    case Word::Create:
+    case Word::Alter:
+    case Word::Drop:
+    case Word::Comment:
+    case Word::Grant:
+    case Word::Revoke:
+    case Word::Security:
+    case Word::Import:
+    case Word::Reassign:
+      return kDdlStatement;
+    default:
+      return kWriteStatement;
+  }
+}
+
+}  // namespace
+
 Verdict classifyStatement(TokenStream& ts, References* refs) {
-  return StatementClassifier(ts, refs).statement();
+  const Word head = ts.peek().word;
+  Verdict v = StatementClassifier(ts, refs).statement();
+  v.kind = kindOf(head, v);
+  if (refs != nullptr && v.kind == kDdlStatement) {
+    // The relations DDL acts on (CREATE/ALTER/DROP TABLE t, ... ON t) are tables it names.
+    for (const std::string& key : v.catalogChanges.relations)
+      References::add(refs->tables, key);
+  }
+  return v;
 }
 
 }  // namespace pgsplit::sql::detail

@@ -59,6 +59,10 @@ class Scanner {
       // Whether this token stands where a FROM item may start (set for the next one below).
       const bool relationPosition = expectRelation_;
       expectRelation_ = false;
+      // ... or where the table a DML statement writes is named.
+      targetPosition_ = expectTarget_;
+      expectTarget_ = false;
+      if (targetPosition_ && isName(t)) onTarget(t);
       if (isPunct(t, '(')) {
         ++depth_;
         setCteList(false);
@@ -113,6 +117,8 @@ class Scanner {
       case Word::Merge:
         verdict_.write(depth_ > 0 ? "write: data-modifying CTE" : dmlReason(t.word));
         setCteList(false);
+        // DELETE FROM t USING ..., MERGE INTO t USING ...: the next USING starts a FROM list.
+        if (t.word != Word::Insert) setBit(dmlLists_, true);
         break;
       case Word::Update:
         if (prev_.word == Word::For) {
@@ -122,7 +128,22 @@ class Scanner {
         } else {
           verdict_.write(depth_ > 0 ? "write: data-modifying CTE" : dmlReason(t.word));
           setCteList(false);
+          // UPDATE [ONLY] t ... FROM ...; not MERGE's "WHEN MATCHED THEN UPDATE SET".
+          if (!keywordEquals(prev_.text, "then")) {
+            expectTarget_ = true;
+            setBit(dmlLists_, true);
+          }
         }
+        break;
+      case Word::Using:
+        if (bit(dmlLists_)) {
+          setBit(dmlLists_, false);  // a later USING (a JOIN's column list) is not one
+          setBit(fromLists_, true);
+          expectRelation_ = true;
+        }
+        break;
+      case Word::Only:
+        if (targetPosition_) expectTarget_ = true;  // UPDATE ONLY t, DELETE FROM ONLY t
         break;
       case Word::Share:
         if (prev_.word == Word::For) {
@@ -133,6 +154,7 @@ class Scanner {
         break;
       case Word::Into:
         if (selectInto(t, prev_)) verdict_.write("write: SELECT INTO");
+        if (prev_.word == Word::Insert || prev_.word == Word::Merge) expectTarget_ = true;
         break;
       case Word::Temp:
       case Word::Temporary:
@@ -155,6 +177,7 @@ class Scanner {
         setCteList(false);
         setBit(selects_, true);
         setBit(fromLists_, false);
+        setBit(dmlLists_, false);
         break;
       case Word::Values:
         setCteList(false);
@@ -165,8 +188,12 @@ class Scanner {
         expectRelation_ = true;  // TABLE name, as a query of its own
         break;
       case Word::From:
-        // A SELECT's FROM list (not EXTRACT(x FROM y), IS DISTINCT FROM, TRIM(... FROM ...)).
-        if (bit(selects_) && prev_.word != Word::Distinct) {
+        // A SELECT's FROM list (not EXTRACT(x FROM y), IS DISTINCT FROM, TRIM(... FROM ...)),
+        // or UPDATE's; DELETE FROM names the table it deletes from.
+        if (prev_.word == Word::Delete) {
+          expectTarget_ = true;
+        } else if ((bit(selects_) || bit(dmlLists_)) && prev_.word != Word::Distinct) {
+          setBit(dmlLists_, false);
           setBit(fromLists_, true);
           expectRelation_ = true;
         }
@@ -306,6 +333,32 @@ class Scanner {
       if (*schema == "pg_catalog" || *schema == "information_schema") return;
     }
     References::add(options_.refs->relations, objectKey(schema ? *schema : "", *name));
+    References::add(options_.refs->tables, objectKey(schema ? *schema : "", *name));
+  }
+
+  // The table an INSERT, UPDATE, DELETE or MERGE writes (for routing rules only: a write never
+  // needs the catalog's word on what it reads).
+  void onTarget(const Tok& t) {
+    if (!collecting()) return;
+    if (t.kind == TokenKind::Identifier && t.word == Word::Only) return;  // (onIdentifier)
+    if (t.kind == TokenKind::Identifier && isGrammarParenWord(t.text)) return;
+    TokenStream probe = ts_;
+    Tok parts[3] = {t, {}, {}};
+    std::size_t count = 1;
+    while (isPunct(probe.peek(), '.')) {
+      probe.take();
+      const Tok part = probe.take();
+      if (!isName(part) || count == 3) return;
+      parts[count++] = part;
+    }
+    const auto name = identifierName(parts[count - 1]);
+    if (!name) return;
+    std::optional<std::string> schema;
+    if (count >= 2) {
+      schema = identifierName(parts[count - 2]);
+      if (!schema) return;
+    }
+    References::add(options_.refs->tables, objectKey(schema ? *schema : "", *name));
   }
 
   void onCall(const Tok& t) {
@@ -317,6 +370,7 @@ class Scanner {
     }
     if (cteColumnList() || aliasColumnList()) return;
     if (collecting()) {
+      noteCall(t);
       onCallWithCatalog(t);
       return;
     }
@@ -356,6 +410,19 @@ class Scanner {
         verdict_.write(info.reason);
         break;
     }
+  }
+
+  // Every call, as written (schema.f or f), for routing rules that match functions.
+  void noteCall(const Tok& t) {
+    const auto name = identifierName(t);
+    if (!name) return;
+    std::optional<std::string> schema("");
+    if (isPunct(prev_, '.')) {
+      if (isPunct(prev3_, '.') || !isName(prev2_)) return;
+      schema = identifierName(prev2_);
+      if (!schema) return;
+    }
+    References::add(options_.refs->calls, objectKey(*schema, *name));
   }
 
   // The configured overrides first, then the built-in lists; what neither knows is listed for
@@ -409,7 +476,10 @@ class Scanner {
   std::uint64_t cteLists_ = 0;   // bit d: a WITH list is open at parenthesis depth d
   std::uint64_t selects_ = 0;    // bit d: a SELECT was seen at depth d
   std::uint64_t fromLists_ = 0;  // bit d: a FROM list is open at depth d
+  std::uint64_t dmlLists_ = 0;   // bit d: UPDATE's FROM or DELETE/MERGE's USING may follow
   bool expectRelation_ = false;  // the next token may start a FROM item
+  bool expectTarget_ = false;    // the next token may name the table a DML statement writes
+  bool targetPosition_ = false;  // this token stands where expectTarget_ put it
   Tok prev_;
   Tok prev2_;
   Tok prev3_;

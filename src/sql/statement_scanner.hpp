@@ -28,6 +28,7 @@ struct Verdict {
   bool declaresReadOnly = false;
   // COMMIT, END, ROLLBACK, ABORT (not ROLLBACK TO SAVEPOINT, not the PREPARED forms).
   bool endsTransaction = false;
+  std::uint8_t kind = 0;  // a StatementKind bit, set by classifyStatement
   CatalogChanges catalogChanges;
 
   static Verdict readAs(const char* why) {

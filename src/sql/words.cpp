@@ -148,6 +148,7 @@ constexpr WordEntry kWords[] = {
     {"unlogged", Word::Unlogged},
     {"update", Word::Update},
     {"user", Word::User},
+    {"using", Word::Using},
     {"vacuum", Word::Vacuum},
     {"values", Word::Values},
     {"varying", Word::Varying},

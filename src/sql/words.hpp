@@ -139,6 +139,7 @@ enum class Word : std::uint8_t {
   Unlogged,
   Update,
   User,
+  Using,
   Vacuum,
   Values,
   Varying,

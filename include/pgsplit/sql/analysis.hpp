@@ -93,6 +93,11 @@ struct Analysis {
   std::vector<std::string> functions;
   std::vector<std::string> relations;
   CatalogChanges catalogChanges;  // what its DDL changes (temporary objects excepted)
+  // For routing rules, whatever the verdict: every relation the text names (read, written by
+  // INSERT/UPDATE/DELETE/MERGE/COPY/TRUNCATE/LOCK, or acted on by DDL) and every function it
+  // calls (built-in or not, schema as written), as objectKey()s without duplicates.
+  std::vector<std::string> tables;
+  std::vector<std::string> calls;
 
   bool needsCatalog() const { return !functions.empty() || !relations.empty(); }
 };

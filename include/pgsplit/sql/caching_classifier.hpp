@@ -48,6 +48,9 @@ class CachingClassifier {
   Classification classify(std::string_view text, std::string_view database, std::string_view user);
   // Without a catalog scope: user functions are writes.
   Classification classify(std::string_view text);
+  // What the text of the last classify() call named (tables, calls; see Analysis): valid until
+  // the next call.
+  const Analysis& lastAnalysis() const { return *last_; }
 
   const Stats& stats() const { return stats_; }
   std::size_t size() const { return used_; }  // statements cached
@@ -73,6 +76,8 @@ class CachingClassifier {
 
   CatalogBoard* board_;
   ClassifierCounters* counters_;
+  Analysis uncached_;  // the last text analysed but not cached
+  const Analysis* last_ = &uncached_;
   std::size_t capacity_;
   Stats stats_;
 

@@ -12,6 +12,17 @@ enum class Hint : std::uint8_t { None, Primary, Replica };
 // What starting a transaction looks like, when the text does (BEGIN / START TRANSACTION).
 enum class TxnStart : std::uint8_t { None, ReadWrite, ReadOnly };
 
+// What kinds of statement a text holds (bits of Classification::kinds), as its words say; the
+// catalog may still make a "read" a write (a VOLATILE function). Routing rules match on them.
+enum StatementKind : std::uint8_t {
+  kReadStatement = 1,   // SELECT, VALUES, TABLE, SHOW, EXPLAIN, FETCH, COPY TO, ... that read
+  kWriteStatement = 2,  // DML, TRUNCATE, COPY FROM, CALL, DO, LOCK, maintenance, unknown
+  kDdlStatement = 4,    // CREATE, ALTER, DROP, COMMENT, GRANT, REVOKE, SECURITY LABEL, ...
+  kTransactionStatement =
+      8,  // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, SET TRANSACTION, PREPARE TRANSACTION
+  kSessionStatement = 16,  // SET, RESET, DISCARD, DEALLOCATE, LISTEN, UNLISTEN, LOAD, PREPARE
+};
+
 struct Classification {
   // Every statement in the text is provably a pure read: it may run on a replica.
   bool readOnly = false;
@@ -26,6 +37,8 @@ struct Classification {
   Hint hint = Hint::None;
   // Number of statements seen (0 for empty text).
   std::uint16_t statements = 0;
+  // StatementKind bits of the statements seen (0 for empty or unlexable text).
+  std::uint8_t kinds = 0;
   // The primary was chosen only because a catalog lookup is still pending (a user function or
   // relation not looked up yet): classifying the same text later may allow a replica.
   bool provisional = false;
