@@ -44,6 +44,7 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libpg-query-dev
+  libre2-dev
 )
 # The tests': a real primary + replicas (scripts/cluster.sh), psql/pgbench, and Python's YAML
 # parser for the deployment manifests' test.

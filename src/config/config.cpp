@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "pgsplit/sql/analysis.hpp"
+#include "problem.hpp"
 
 namespace pgsplit::config {
 namespace {
@@ -33,8 +34,9 @@ constexpr std::int64_t kMaxClientConnections = 1'000'000;
 constexpr std::int64_t kMaxServerConnections = 10'000;
 constexpr std::int64_t kMaxWeight = 10'000;
 
-constexpr std::array kTopLevelKeys{"server"sv, "pool"sv,   "nodes"sv,       "users"sv, "routing"sv,
-                                   "log"sv,    "health"sv, "consistency"sv, "admin"sv};
+constexpr std::array kTopLevelKeys{"server"sv,  "pool"sv,     "nodes"sv,  "users"sv,
+                                   "routing"sv, "log"sv,      "health"sv, "consistency"sv,
+                                   "admin"sv,   "clusters"sv, "rules"sv};
 constexpr std::array kServerKeys{"listen"sv,
                                  "workers"sv,
                                  "auth_method"sv,
@@ -45,7 +47,7 @@ constexpr std::array kServerKeys{"listen"sv,
                                  "shutdown_timeout_ms"sv};
 constexpr std::array kPoolKeys{"mode"sv, "max_server_connections"sv, "connect_timeout_ms"sv,
                                "checkout_timeout_ms"sv, "max_prepared_statements"sv};
-constexpr std::array kNodeKeys{"name"sv, "host"sv, "port"sv, "role"sv, "weight"sv};
+constexpr std::array kNodeKeys{"name"sv, "host"sv, "port"sv, "role"sv, "weight"sv, "cluster"sv};
 constexpr std::array kUserKeys{"name"sv, "password"sv, "password_file"sv};
 constexpr std::array kLogKeys{"level"sv, "format"sv};
 constexpr std::array kAdminKeys{"users"sv};
@@ -102,11 +104,7 @@ constexpr std::array<Choice<std::string_view>, 7> kLogLevels{{
     {"off", "off"},
 }};
 
-struct Problem {
-  std::uint32_t line;
-  std::uint32_t column;
-  std::string message;
-};
+using detail::Problem;
 
 std::string quoted(std::string_view s) {
   return "'" + std::string(s) + "'";
@@ -565,6 +563,7 @@ LoadResult load(std::string_view text, const std::string& path) {
     Validator validator(*config);
     validator.run(root);
     problems = validator.takeProblems();
+    detail::readClustersAndRules(root, *config, problems);
   } catch (const toml::parse_error& e) {
     const toml::source_position pos = e.source().begin;
     problems.push_back({pos.line > 0 ? pos.line : 1, pos.column > 0 ? pos.column : 1,

@@ -27,26 +27,101 @@ void noteText(std::vector<std::string>& out, const char* key, const std::string&
   out.push_back(std::string(key) + ": " + was + " -> " + now);
 }
 
+// Clusters keep their slot by name; the fresh file's nodes and rules are renumbered to the
+// slots. Returns false (plan.error set) when there are too many slots.
+bool planClusters(const Config& current, Config& next, ReloadPlan& plan) {
+  std::vector<ClusterConfig> slots = current.clusters;
+  std::vector<std::size_t> slotOf(next.clusters.size(), 0);
+  for (ClusterConfig& slot : slots) {
+    if (!slot.retired && next.findCluster(slot.name) < 0) {
+      plan.changes.push_back("cluster " + slot.name + " removed");
+      slot.retired = true;
+      slot.databases.clear();
+    }
+  }
+  for (std::size_t i = 0; i < next.clusters.size(); ++i) {
+    const ClusterConfig& c = next.clusters[i];
+    auto it = std::find_if(slots.begin(), slots.end(),
+                           [&](const ClusterConfig& s) { return s.name == c.name; });
+    if (it == slots.end()) {
+      plan.changes.push_back("cluster " + c.name + " added");
+      slots.push_back(c);
+      slotOf[i] = slots.size() - 1;
+      continue;
+    }
+    if (it->retired)
+      plan.changes.push_back("cluster " + c.name + " added back");
+    else if (it->databases != c.databases || it->users != c.users)
+      plan.changes.push_back("cluster " + c.name + " databases or users changed (new logins)");
+    *it = c;
+    slotOf[i] = static_cast<std::size_t>(it - slots.begin());
+  }
+  if (slots.size() > kMaxClusterSlots) {
+    plan.error = "too many cluster changes since start (" + std::to_string(slots.size()) +
+                 " cluster slots, at most " + std::to_string(kMaxClusterSlots) +
+                 "): restart pgsplit to apply this file";
+    return false;
+  }
+  for (NodeConfig& n : next.nodes)
+    if (n.cluster < slotOf.size()) n.cluster = slotOf[n.cluster];
+  for (RuleConfig& r : next.rules)
+    if (!r.cluster.empty() && r.clusterIndex < slotOf.size())
+      r.clusterIndex = slotOf[r.clusterIndex];
+  next.clusters = std::move(slots);
+  return true;
+}
+
+// Rules keep their statistics slot (hit counters) by name.
+bool planRuleSlots(const Config& current, Config& next, ReloadPlan& plan) {
+  std::vector<std::string> slots = current.ruleSlots;
+  for (RuleConfig& r : next.rules) {
+    auto it = std::find(slots.begin(), slots.end(), r.name);
+    if (it == slots.end()) {
+      slots.push_back(r.name);
+      r.slot = slots.size() - 1;
+    } else {
+      r.slot = static_cast<std::size_t>(it - slots.begin());
+    }
+  }
+  if (slots.size() > kMaxRuleSlots) {
+    plan.error = "too many rule names since start (" + std::to_string(slots.size()) + ", at most " +
+                 std::to_string(kMaxRuleSlots) + "): restart pgsplit to apply this file";
+    return false;
+  }
+  next.ruleSlots = std::move(slots);
+  const bool same = current.rules.size() == next.rules.size() &&
+                    std::equal(current.rules.begin(), current.rules.end(), next.rules.begin(),
+                               [](const RuleConfig& a, const RuleConfig& b) {
+                                 return a.name == b.name && a.line == b.line;
+                               });
+  if (!same)
+    plan.changes.push_back("[[rules]]: " + std::to_string(current.rules.size()) + " -> " +
+                           std::to_string(next.rules.size()) + " rules (new units of work)");
+  return true;
+}
+
 }  // namespace
 
 ReloadPlan planReload(const Config& current, const Config& fresh) {
   ReloadPlan plan;
   auto next = std::make_shared<Config>(fresh);
   auto& changes = plan.changes;
+  if (!planClusters(current, *next, plan) || !planRuleSlots(current, *next, plan)) return plan;
+  const std::vector<NodeConfig> freshNodes = next->nodes;  // their clusters renumbered to slots
 
   // --- nodes: keep every slot, in slot order ---
   std::vector<NodeConfig> slots = current.nodes;
-  std::vector<bool> matched(fresh.nodes.size(), false);
+  std::vector<bool> matched(freshNodes.size(), false);
   for (NodeConfig& slot : slots) {
-    auto it = std::find_if(fresh.nodes.begin(), fresh.nodes.end(), [&](const NodeConfig& n) {
-      return sameAddress(n, slot) && !matched[static_cast<std::size_t>(&n - fresh.nodes.data())];
+    auto it = std::find_if(freshNodes.begin(), freshNodes.end(), [&](const NodeConfig& n) {
+      return sameAddress(n, slot) && !matched[static_cast<std::size_t>(&n - freshNodes.data())];
     });
-    if (it == fresh.nodes.end()) {
+    if (it == freshNodes.end()) {
       if (!slot.retired) changes.push_back("node " + slot.name + " removed");
       slot.retired = true;
       continue;
     }
-    matched[static_cast<std::size_t>(it - fresh.nodes.begin())] = true;
+    matched[static_cast<std::size_t>(it - freshNodes.begin())] = true;
     if (slot.retired) {
       changes.push_back("node " + slot.name + " added back");
     } else {
@@ -56,13 +131,16 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
       if (slot.role != it->role)
         changes.push_back("node " + slot.name + " role: " + toString(slot.role) + " -> " +
                           toString(it->role));
+      if (slot.cluster != it->cluster)
+        changes.push_back("node " + slot.name + " moved to cluster " +
+                          next->clusters[it->cluster].name);
     }
     slot = *it;
     slot.retired = false;
   }
-  for (std::size_t i = 0; i < fresh.nodes.size(); ++i) {
+  for (std::size_t i = 0; i < freshNodes.size(); ++i) {
     if (matched[i]) continue;
-    const NodeConfig& n = fresh.nodes[i];
+    const NodeConfig& n = freshNodes[i];
     changes.push_back("node " + n.name + " added (" + n.host + ":" + std::to_string(n.port) + ")");
     slots.push_back(n);
   }

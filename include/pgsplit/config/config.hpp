@@ -51,6 +51,9 @@ struct NodeConfig {
   std::uint16_t port = 5432;
   NodeRole role = NodeRole::Auto;
   std::uint32_t weight = 1;
+  // The [[clusters]] entry it belongs to (index into Config::clusters; 0 = the implicit one
+  // when the file has no [[clusters]]).
+  std::size_t cluster = 0;
   // Set only by a reload (config/reload.hpp): the node left the file. Its slot stays so that node
   // indices held by sessions, pools and statistics keep their meaning; nothing routes to it.
   bool retired = false;
@@ -83,6 +86,48 @@ struct RoutingConfig {
   bool catalogLookups = true;  // ask the primary's catalog about user functions and relations
   std::uint32_t catalogTimeoutMs = 2000;           // connect + one lookup
   std::uint32_t catalogRefreshIntervalMs = 60000;  // look everything up again; 0 = never
+};
+
+// [[clusters]]: a primary and its replicas serving some databases (issue #9). A file without
+// [[clusters]] has one implicit cluster serving every database.
+struct ClusterConfig {
+  std::string name;
+  std::vector<std::string> databases;  // globs a client's database is matched against
+  std::vector<std::string> users;      // globs; empty = any user
+  bool implicit = false;               // the file has no [[clusters]]
+  // Set only by a reload (config/reload.hpp): the cluster left the file. Its slot stays so that
+  // cluster indices held by sessions and nodes keep their meaning; it serves nothing.
+  bool retired = false;
+};
+
+// [[rules]]: routing rules, in file order; the first that matches decides (issue #9).
+enum class RuleStatement : std::uint8_t { Any, Read, Write, Ddl, Transaction };
+enum class RuleRoute : std::uint8_t { Default, Primary, Replica, Any };
+
+struct RuleConfig {
+  std::string name;
+  std::uint32_t line = 0;  // where it starts in the file (for messages)
+  // Matchers: every one given must hold. Empty lists / unset = not a condition.
+  bool hasStatement = false;
+  RuleStatement statement = RuleStatement::Any;
+  std::vector<std::string> tables;            // "name" or "schema.name", globs
+  std::vector<std::string> functions;         // same shape
+  std::string queryRegex;                     // RE2 syntax; empty = none
+  std::vector<std::string> users;             // globs
+  std::vector<std::string> databases;         // globs
+  std::vector<std::string> applicationNames;  // globs
+  std::vector<std::string> clientAddrs;       // CIDRs (or single addresses), v4 or v6
+  std::optional<bool> inTransaction;
+  // Actions.
+  RuleRoute route = RuleRoute::Default;  // Default: not given
+  std::string cluster;                   // empty: the session's own cluster
+  std::size_t clusterIndex = 0;          // when `cluster` is given
+  bool blocks = false;
+  std::string blockMessage;
+  std::uint32_t maxReplicaLagMs = 0;  // 0: not given ([consistency] applies)
+  bool hasMaxReplicaLag = false;
+  // Stable position for statistics (hit counters) across reloads; see config/reload.hpp.
+  std::size_t slot = 0;
 };
 
 struct LogConfig {
@@ -119,8 +164,19 @@ struct Config {
   HealthConfig health;
   ConsistencyConfig consistency;
   AdminConfig admin;
+  // Never empty once loaded: without [[clusters]] in the file, one implicit cluster.
+  std::vector<ClusterConfig> clusters;
+  std::vector<RuleConfig> rules;
+  // Rule names by statistics slot: the rules of the file in order, and after reloads also
+  // names that left it (a rule keeps its slot, and its counters, while its name stays).
+  std::vector<std::string> ruleSlots;
 
   const UserConfig* findUser(std::string_view name) const;
+  // The cluster a client's database and user map to at login: the first [[clusters]] entry
+  // (not retired) whose `databases` and `users` match; -1 if none does.
+  int clusterFor(std::string_view database, std::string_view user) const;
+  // Index of the cluster named `name` (not retired); -1 if none.
+  int findCluster(std::string_view name) const;
   bool isAdmin(std::string_view user) const;
   // Who the health checks log in as: [health] user/password, else the first [[users]] entry.
   std::string healthUser() const;
@@ -142,5 +198,7 @@ const char* toString(AuthMethod a);
 const char* toString(ReadYourWrites r);
 const char* toString(LogFormat f);
 const char* toString(SecretSource s);
+const char* toString(RuleStatement s);
+const char* toString(RuleRoute r);
 
 }  // namespace pgsplit::config
