@@ -12,7 +12,8 @@ ConsistencyPolicy ConsistencyPolicy::from(const config::ConsistencyConfig& c) {
 }
 
 void applyReadYourWrites(const ConsistencyPolicy& policy, WriteRecord& record,
-                         Clock::time_point now, const NodeSnapshot& snap, SessionView& view) {
+                         Clock::time_point now, const NodeSnapshot& snap, SessionView& view,
+                         std::size_t cluster) {
   if (!record.wrote) return;
   using config::ReadYourWrites;
   if (policy.mode == ReadYourWrites::Off) return;
@@ -30,7 +31,7 @@ void applyReadYourWrites(const ConsistencyPolicy& policy, WriteRecord& record,
   }
   // lsn: the first primary position sampled after the write was acknowledged covers it.
   if (record.requiredLsn == 0) {
-    int p = Router::primaryOf(snap);
+    int p = Router::primaryOf(snap, cluster);
     if (p >= 0) {
       const auto& primary = snap.nodes[static_cast<std::size_t>(p)];
       if (primary.lsn != 0 && primary.lsnSampledAt > record.lastAckAt)

@@ -19,6 +19,7 @@ const ConfigGeneration& ConfigStore::publish(std::shared_ptr<const config::Confi
     else
       gen->verifiers.emplace(u.name, protocol::makeScramVerifier(u.password));
   }
+  gen->rules = routing::RuleSet::compile(*next);
   gen->config = std::move(next);
   const ConfigGeneration* published = gen.get();
   generations_.push_back(std::move(gen));

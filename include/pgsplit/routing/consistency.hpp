@@ -29,7 +29,10 @@ struct WriteRecord {
 // Sets what the session's next read requires (view.minReplayLsn, view.readsOnPrimary and its
 // reason). In `lsn` mode it settles record.requiredLsn from the first primary position sampled
 // after the acknowledgement; until one exists, reads go to the primary.
+// `cluster`: the cluster the write went to (and the read is for; another cluster's replicas
+// never hold the session's writes, so a read for another cluster has no requirement).
 void applyReadYourWrites(const ConsistencyPolicy& policy, WriteRecord& record,
-                         Clock::time_point now, const NodeSnapshot& snap, SessionView& view);
+                         Clock::time_point now, const NodeSnapshot& snap, SessionView& view,
+                         std::size_t cluster = 0);
 
 }  // namespace pgsplit::routing

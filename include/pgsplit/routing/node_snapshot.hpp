@@ -4,6 +4,7 @@
 // the per-query path reads one atomic and takes no lock.
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,9 @@ struct NodeState {
   std::int64_t replayDelayMs = -1;
   // Why the last check failed (one line), while the node is down.
   std::string lastError{};
+  // Its [[clusters]] entry (config::NodeConfig::cluster): the router only ever picks nodes of
+  // the cluster a unit of work is for, and each cluster has its own primary.
+  std::size_t cluster = 0;
 };
 
 struct NodeSnapshot {
