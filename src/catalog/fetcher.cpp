@@ -39,10 +39,16 @@ std::shared_ptr<const sql::FunctionOverrides> overridesOf(const config::Config& 
 std::optional<Target> primaryTarget(const config::Config& config,
                                     const routing::NodeSnapshot& nodes, const std::string& database,
                                     const std::string& user) {
-  int primary = routing::Router::primaryOf(nodes);
+  // The primary of the cluster the database maps to ([[clusters]]).
+  const int cluster = config.clusterFor(database, user);
+  if (cluster < 0) return std::nullopt;
+  const auto c = static_cast<std::size_t>(cluster);
+  int primary = routing::Router::primaryOf(nodes, c);
   if (primary < 0) {
     for (std::size_t i = 0; i < config.nodes.size(); ++i) {
-      if (config.nodes[i].role == config::NodeRole::Primary) primary = static_cast<int>(i);
+      if (config.nodes[i].role == config::NodeRole::Primary && config.nodes[i].cluster == c &&
+          !config.nodes[i].retired)
+        primary = static_cast<int>(i);
     }
   }
   const config::UserConfig* u = config.findUser(user);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace pgsplit::health {
 
 namespace {
@@ -14,10 +16,10 @@ routing::Role configuredRole(config::NodeRole r) {
   return routing::Role::Unknown;
 }
 
-std::string names(const routing::NodeSnapshot& s) {
+std::string names(const routing::NodeSnapshot& s, std::size_t cluster) {
   std::string out;
   for (const auto& n : s.nodes) {
-    if (!n.up || n.role != routing::Role::Primary) continue;
+    if (n.cluster != cluster || !n.up || n.role != routing::Role::Primary) continue;
     if (!out.empty()) out += " and ";
     out += n.name;
   }
@@ -30,6 +32,7 @@ routing::NodeSnapshot initialSnapshot(const config::Config& config) {
   for (const auto& n : config.nodes) {
     routing::NodeState s;
     s.name = n.name;
+    s.cluster = n.cluster;
     s.weight = n.weight;
     s.up = true;
     s.role = configuredRole(n.role);
@@ -52,6 +55,10 @@ Monitor::Monitor(std::shared_ptr<const config::Config> config, routing::NodeStat
     timers_.push_back(std::make_unique<asio::steady_timer>(io_));
   }
   roleMismatch_.assign(config_->nodes.size(), false);
+  const std::size_t clusters = std::max<std::size_t>(1, config_->clusters.size());
+  lag_.resize(clusters);
+  trackedPrimary_.assign(clusters, -1);
+  splitBrainLoggedAt_.assign(clusters, routing::Clock::time_point{});
 }
 
 Monitor::~Monitor() {
@@ -144,17 +151,18 @@ void Monitor::publish(std::size_t i, ProbeResult r) {
     n.lsn = r.lsn;
     n.lsnSampledAt = r.sentAt;
     n.replayDelayMs = r.role == routing::Role::Replica ? r.replayDelayMs : -1;
-    const int primary = routing::Router::primaryOf(s);
-    if (primary >= 0 && primary != trackedPrimary_) {
-      lag_.reset();  // positions of another primary say nothing about this one
-      trackedPrimary_ = primary;
+    const std::size_t c = n.cluster < lag_.size() ? n.cluster : 0;
+    const int primary = routing::Router::primaryOf(s, n.cluster);
+    if (primary >= 0 && primary != trackedPrimary_[c]) {
+      lag_[c].reset();  // positions of another primary say nothing about this one
+      trackedPrimary_[c] = primary;
     }
     if (primary == static_cast<int>(i)) {
-      lag_.primarySample(r.receivedAt, r.lsn);
+      lag_[c].primarySample(r.receivedAt, r.lsn);
       n.lagBytes = 0;
       n.lagMs = 0;
     } else if (n.role == routing::Role::Replica) {
-      const auto lag = lag_.replicaLag(r.sentAt, r.lsn);
+      const auto lag = lag_[c].replicaLag(r.sentAt, r.lsn);
       n.lagBytes = lag.bytes;
       n.lagMs = lag.ms;
     }
@@ -186,24 +194,29 @@ void Monitor::logChanges(const routing::NodeSnapshot& before, const routing::Nod
                    now.lagBytes, now.lagMs);
   }
 
-  const int claimsBefore = routing::Router::primaryClaims(before);
-  const int claims = routing::Router::primaryClaims(after);
+  // Split brain and failover are per cluster: each has its own primary.
   const auto now = routing::Clock::now();
-  if (claims >= 2 && (claimsBefore < 2 || now - splitBrainLoggedAt_ >= kSplitBrainRepeat)) {
-    spdlog::error(
-        "SPLIT BRAIN: nodes {} each answer pg_is_in_recovery() = false; writes are "
-        "refused until only one primary remains",
-        names(after));
-    splitBrainLoggedAt_ = now;
-  } else if (claims < 2 && claimsBefore >= 2) {
-    spdlog::warn("split brain over: {} primary node(s) now", claims);
+  for (std::size_t c = 0; c < splitBrainLoggedAt_.size(); ++c) {
+    const bool named = config_->clusters.size() > 1;
+    const std::string where = named ? " in cluster " + config_->clusters[c].name : "";
+    const int claimsBefore = routing::Router::primaryClaims(before, c);
+    const int claims = routing::Router::primaryClaims(after, c);
+    if (claims >= 2 && (claimsBefore < 2 || now - splitBrainLoggedAt_[c] >= kSplitBrainRepeat)) {
+      spdlog::error(
+          "SPLIT BRAIN{}: nodes {} each answer pg_is_in_recovery() = false; writes are "
+          "refused until only one primary remains",
+          where, names(after, c));
+      splitBrainLoggedAt_[c] = now;
+    } else if (claims < 2 && claimsBefore >= 2) {
+      spdlog::warn("split brain over{}: {} primary node(s) now", where, claims);
+    }
+    const int p = routing::Router::primaryOf(after, c);
+    const int pBefore = routing::Router::primaryOf(before, c);
+    if (p >= 0 && p != pBefore && pBefore >= 0)
+      spdlog::warn("the primary{} is now node {} (was {})", where,
+                   after.nodes[static_cast<std::size_t>(p)].name,
+                   before.nodes[static_cast<std::size_t>(pBefore)].name);
   }
-  const int p = routing::Router::primaryOf(after);
-  const int pBefore = routing::Router::primaryOf(before);
-  if (p >= 0 && p != pBefore && pBefore >= 0)
-    spdlog::warn("the primary is now node {} (was {})",
-                 after.nodes[static_cast<std::size_t>(p)].name,
-                 before.nodes[static_cast<std::size_t>(pBefore)].name);
 }
 
 }  // namespace pgsplit::health

@@ -138,6 +138,7 @@ void Controller::applyToBoard(const config::Config& current, const config::Confi
       if (i >= s.nodes.size()) {
         routing::NodeState fresh;
         fresh.name = n.name;
+        fresh.cluster = n.cluster;
         fresh.weight = n.weight;
         fresh.up = true;
         fresh.role = configured;
@@ -148,6 +149,7 @@ void Controller::applyToBoard(const config::Config& current, const config::Confi
       const bool wasRetired = i < current.nodes.size() && current.nodes[i].retired;
       st.name = n.name;
       st.weight = n.weight;
+      st.cluster = n.cluster;
       if (n.retired) {
         st.up = false;
         st.role = routing::Role::Unknown;

@@ -49,10 +49,11 @@ class Monitor {
   std::thread thread_;
   // Touched only on the monitor's event loop (or by probeAll before it starts).
   bool stopping_ = false;
-  LagTracker lag_;
-  int trackedPrimary_ = -1;
+  // Per cluster (each has its own primary, whose positions its replicas are measured against).
+  std::vector<LagTracker> lag_;
+  std::vector<int> trackedPrimary_;
+  std::vector<routing::Clock::time_point> splitBrainLoggedAt_;
   std::vector<bool> roleMismatch_;  // a configured role the node contradicts (logged once)
-  routing::Clock::time_point splitBrainLoggedAt_{};
 };
 
 // The snapshot a config describes before any check: configured roles, nodes assumed up.
