@@ -78,6 +78,8 @@ void ClientSession::clearBatch() {
   batchNeedsRender_ = false;
   batchClass_ = {};
   batchHasStatement_ = false;
+  batchRules_ = nullptr;
+  batchRuleMask_ = {};
 }
 
 void ClientSession::noteStatement(const sql::Classification& c) {
@@ -129,6 +131,7 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
   if (skipUntilSync_) return true;
   if (parse->statement.empty()) {
     unnamedStatement_ = worker_.classifier().classify(parse->query, database_, user_);
+    noteUnnamedRules(parse->query, unnamedStatement_);
     unnamedEffects_.clear();
     if (unnamedStatement_.setsSessionState || sql::mentionsDiscardOrDeallocate(parse->query))
       unnamedEffects_ = sql::sessionEffects(parse->query);
@@ -150,7 +153,9 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
   std::string_view body = frame.body.substr(parse->statement.size() + 1);
   StatementRef def = worker_.statements().intern(body, parse->query);
   statements_.emplace(std::string(parse->statement), def);
-  noteStatement(worker_.classifier().classify(def->query, database_, user_));
+  const sql::Classification cls = worker_.classifier().classify(def->query, database_, user_);
+  noteRules(def->query, cls);
+  noteStatement(cls);
   addOp(client::Parse, raw, std::move(def));
   return true;
 }
@@ -160,6 +165,7 @@ bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
   if (!bind) return false;
   if (skipUntilSync_) return true;
   if (bind->statement.empty()) {
+    useUnnamedRules();
     noteStatement(unnamedStatement_);
     noteExecution(unnamedStatement_, unnamedStatement_.setsSessionState ? 1 : 0);
     noteEffectList(unnamedEffects_);
@@ -183,6 +189,7 @@ bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
   // functions were looked up reaches replicas once they are.
   const sql::Classification cls =
       worker_.classifier().classify(it->second->query, database_, user_);
+  noteRules(it->second->query, cls);
   noteStatement(cls);
   noteExecution(cls, cls.setsSessionState ? 1 : 0);
   noteEffectList(it->second->effects);

@@ -251,17 +251,13 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
   if (pendingSyncs_ > 0) --pendingSyncs_;
   if (writeInFlight_ && pendingSyncs_ == 0 && !batchOpen_) {
     writeInFlight_ = false;
-    wrote_ = true;
-    lastWriteAt_ = routing::Clock::now();
-    requiredLsn_ = 0;
+    noteWriteAcknowledged();
     if (status != 'I') txnWrote_ = true;
   }
   if (status == 'I' && txnWrote_) {
     // The transaction that wrote is over: its commit is what later reads must see.
     txnWrote_ = false;
-    wrote_ = true;
-    lastWriteAt_ = routing::Clock::now();
-    requiredLsn_ = 0;
+    noteWriteAcknowledged();
   }
   if (pendingSyncs_ == 0 && !batchOpen_ && releasable(status)) {
     releaseAfterScan_ = true;
@@ -339,8 +335,11 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
                          std::string_view(why).find("0A000") != std::string_view::npos;
   (safetyNet ? runtime_.safetyNetRetries : runtime_.readRetries).fetch_add(1);
   const auto& snap = worker_.nodes();
-  const int primary = routing::Router::primaryOf(snap);
-  const std::string& from = runtime_.config->nodes[static_cast<std::size_t>(retry_.node)].name;
+  // The primary of the replica's cluster (the unit was routed to that cluster).
+  const auto retryNode = static_cast<std::size_t>(retry_.node);
+  const int primary = routing::Router::primaryOf(
+      snap, retryNode < snap.nodes.size() ? snap.nodes[retryNode].cluster : 0);
+  const std::string& from = runtime_.config->nodes[retryNode].name;
   std::string text;
   if (!retry_.ops.empty() && retry_.ops.front().type == client::Query) {
     auto q = decodeQuery(std::string_view(retry_.batch).substr(5, retry_.ops.front().size - 5));

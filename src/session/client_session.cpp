@@ -142,6 +142,7 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
     // A Query ends any extended batch left open without Sync, and drops the unnamed statement.
     unnamedValid_ = false;
     sql::Classification c = worker_.classifier().classify(*text, database_, user_);
+    noteRules(*text, c);
     noteStatement(c);
     noteExecution(c, noteEffects(*text, c));
     addOp(client::Query, raw);
@@ -229,18 +230,27 @@ Task<bool> ClientSession::handleSync(std::string_view raw) {
 void ClientSession::noteWriteTarget(const sql::Classification& cls,
                                     const backend::BackendConnection& target) {
   if (cls.readOnly) return;
-  if (worker_.nodes().nodes[target.nodeIndex()].role == routing::Role::Primary)
+  const auto& node = worker_.nodes().nodes[target.nodeIndex()];
+  if (node.role == routing::Role::Primary) {
     writeInFlight_ = true;  // its ReadyForQuery marks the write as acknowledged (relayOnce)
+    writeCluster_ = node.cluster;
+  }
+}
+
+void ClientSession::noteWriteAcknowledged() {
+  if (writes_.size() <= writeCluster_) writes_.resize(writeCluster_ + 1);
+  routing::WriteRecord& w = writes_[writeCluster_];
+  w.wrote = true;
+  w.lastAckAt = routing::Clock::now();
+  w.requiredLsn = 0;
 }
 
 void ClientSession::applyReadYourWrites(routing::SessionView& view,
-                                        const routing::NodeSnapshot& snap) {
-  if (!wrote_) return;
+                                        const routing::NodeSnapshot& snap, std::size_t cluster) {
+  if (cluster >= writes_.size() || !writes_[cluster].wrote) return;
   // The policy ([consistency] read_your_writes) lives in routing/consistency.cpp.
-  routing::WriteRecord record{wrote_, lastWriteAt_, requiredLsn_};
-  routing::applyReadYourWrites(worker_.router().options().consistency, record,
-                               routing::Clock::now(), snap, view);
-  requiredLsn_ = record.requiredLsn;
+  routing::applyReadYourWrites(worker_.router().options().consistency, writes_[cluster],
+                               routing::Clock::now(), snap, view, cluster);
 }
 
 // Waits until no reply is outstanding, so pgsplit's own answers keep their place in the stream
@@ -290,17 +300,23 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
 
   // Pipelining: a unit may follow earlier ones onto the busy active backend if it belongs there;
   // otherwise wait for their replies, which also settles the transaction state.
+  // (A unit a routing rule may decide is routed once the transaction state is settled.)
   bool rideAlong = false;
   if (active_ && (busy() || relayFlushing_)) {
     if (batchOpen_) {
       rideAlong = true;  // the rest of a batch already partly sent
+    } else if (unitMayBeRuled()) {
+      rideAlong = false;
     } else if (pinned_) {
       rideAlong = true;  // everything goes to the pinned backend anyway
     } else {
       const auto& snap = worker_.nodes();
       const auto& node = snap.nodes[active_->nodeIndex()];
       const bool replicaOk = cls.readOnly || cls.txnStart == sql::TxnStart::ReadOnly;
-      rideAlong = node.role == routing::Role::Primary || (replicaOk && hasStatement);
+      // (Only on the session's own cluster: after a rule sent a unit elsewhere, the next one
+      // goes home unless the transaction status, once settled, keeps it there.)
+      rideAlong = node.cluster == rulesNow().cluster &&
+                  (node.role == routing::Role::Primary || (replicaOk && hasStatement));
     }
     if (!rideAlong) co_await waitUntilSettled();
   }
@@ -322,19 +338,42 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
       view.inTransaction = active_->txnStatus() != 'I';
       view.transactionNode = static_cast<int>(active_->nodeIndex());
     }
-    applyReadYourWrites(view, worker_.nodes());
+    // Routing rules ([[rules]]): the first that matches decides where the unit may go, or
+    // refuses it.
+    const UnitRule ruled = ruleForUnit(view.inTransaction);
+    if (ruled.rule != nullptr && ruled.rule->blocks) {
+      noteRuleDecision(*ruled.rule, false);
+      spdlog::debug("[c{}] rule \"{}\" blocks the statement", id_, ruled.rule->name);
+      co_return co_await refuseUnit("42501", ruled.rule->blockMessage, endsWithSync);
+    }
+    applyReadYourWrites(view, worker_.nodes(), ruled.request.cluster);
     view.pinned = pinned_;
     view.pinnedNode = pinned_ && active_ ? static_cast<int>(active_->nodeIndex()) : -1;
     if (pinned_ && !active_) view.pinned = false;  // the pinned backend died; start over
 
     const auto& snap = worker_.nodes();
-    routing::Decision d = worker_.router().route(cls, view, snap, worker_.balancer());
+    routing::Decision d =
+        worker_.router().route(cls, view, snap, worker_.balancer(), ruled.request);
+    if (ruled.rule != nullptr) noteRuleDecision(*ruled.rule, d.writeGuarded);
+    if (d.crossCluster) {
+      const std::size_t held = active_ ? snap.nodes[active_->nodeIndex()].cluster : 0;
+      co_return co_await refuseUnit(
+          routing::kCrossClusterSqlstate,
+          std::string("pgsplit: ") +
+              (view.inTransaction ? "this transaction runs" : "this session is pinned") +
+              " on cluster \"" + clusterName(held) + "\"; rule \"" + ruled.rule->name +
+              "\" sends this statement to cluster \"" + clusterName(ruled.request.cluster) +
+              "\" (a transaction or pinned session cannot span clusters)",
+          endsWithSync);
+    }
     ErrorSpec err;
     std::string errText;
     if (d.node >= 0) {
-      spdlog::debug("[c{}] route -> {} ({}): {}", id_,
+      spdlog::debug("[c{}] route -> {} ({}): {}{}{}", id_,
                     snap.nodes[static_cast<std::size_t>(d.node)].name,
-                    d.target == routing::Target::Replica ? "replica" : "primary", d.reason);
+                    d.target == routing::Target::Replica ? "replica" : "primary", d.reason,
+                    ruled.rule != nullptr ? " [rule " : "",
+                    ruled.rule != nullptr ? ruled.rule->name + "]" : std::string());
       target = co_await acquire(d.node, err, errText);
     } else {
       errText = std::move(d.refusal);  // names the node(s) at fault (routing/router.cpp)

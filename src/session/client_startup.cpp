@@ -302,22 +302,29 @@ Task<bool> ClientSession::authenticateMd5() {
 }
 
 Task<bool> ClientSession::welcome() {
+  // The database maps to a [[clusters]] entry (routing rules may send statements elsewhere).
+  if (!co_await joinCluster()) co_return false;
   const auto& cfg = *runtime_.config;
   pools_.resize(cfg.nodes.size(), nullptr);
   held_.resize(cfg.nodes.size());
   for (std::size_t i = 0; i < cfg.nodes.size(); ++i)
     pools_[i] = &worker_.poolFor(i, database_, user_);
 
-  // The server's parameters come from a real login to the primary (or, without one, any node),
-  // which also tells the client at once if its database does not exist. Cached per pool.
+  // The server's parameters come from a real login to the primary (or, without one, any node)
+  // of the client's cluster, which also tells the client at once if its database does not
+  // exist. Cached per pool.
   const auto& snap = worker_.nodes();
+  const std::size_t cluster = rulesView_.cluster;
   std::vector<int> order;
-  int primary = routing::Router::primaryOf(snap);
+  int primary = routing::Router::primaryOf(snap, cluster);
   if (primary >= 0) order.push_back(primary);
   for (std::size_t i = 0; i < snap.nodes.size(); ++i)
-    if (static_cast<int>(i) != primary && snap.nodes[i].up) order.push_back(static_cast<int>(i));
+    if (static_cast<int>(i) != primary && snap.nodes[i].up && snap.nodes[i].cluster == cluster)
+      order.push_back(static_cast<int>(i));
   for (std::size_t i = 0; i < snap.nodes.size(); ++i)
-    if (!snap.nodes[i].up) order.push_back(static_cast<int>(i));
+    if (!snap.nodes[i].up && snap.nodes[i].cluster == cluster &&
+        !(i < cfg.nodes.size() && cfg.nodes[i].retired))
+      order.push_back(static_cast<int>(i));
 
   const backend::BackendConnection::Parameters* params = nullptr;
   pool::CheckoutFailure failure;

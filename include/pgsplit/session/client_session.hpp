@@ -148,6 +148,46 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   void copyInStarted(bool syncQueued) override;
   void errorResponse(std::string_view body, const PendingReply& entry) override;
 
+  // --- routing rules and clusters (client_rules.cpp) ---
+  // The rules of the configuration generation in force, as they apply to this client.
+  struct RulesView {
+    const ConfigGeneration* generation = nullptr;
+    const routing::RuleSet* rules = nullptr;
+    routing::RuleMask client;  // the rules whose client conditions hold
+    std::size_t cluster = 0;   // the cluster the client's database maps to
+  };
+  // What the rules decided for a unit of work.
+  struct UnitRule {
+    const routing::Rule* rule = nullptr;  // the deciding rule, if any
+    routing::RouteRequest request;
+  };
+  // Maps the client to its cluster at login; false (and a FATAL to the client) if no
+  // [[clusters]] entry serves its database.
+  Task<bool> joinCluster();
+  const RulesView& rulesNow();  // refreshed when a reload published a new generation
+  // After each statement text is classified (the classifier's lastAnalysis() is this text's).
+  void noteRules(std::string_view text, const sql::Classification& c);
+  void noteUnnamedRules(std::string_view text, const sql::Classification& c);
+  void useUnnamedRules();
+  // Whether a rule may decide the unit being formed (then it is routed, never pipelined).
+  bool unitMayBeRuled() const { return batchRules_ != nullptr && batchRuleMask_.any(); }
+  UnitRule ruleForUnit(bool inTransaction);
+  // Counts the rule's hit (and a write it wanted on a replica, logged once per rule).
+  void noteRuleDecision(const routing::Rule& rule, bool writeGuarded);
+  // A unit refused by pgsplit (a block rule, or a cluster the session's transaction is not on)
+  // with `sqlstate` and `message`. Inside a transaction the refusal goes through the
+  // transaction's backend, so that the transaction fails as it would on PostgreSQL.
+  Task<bool> refuseUnit(const char* sqlstate, std::string message, bool endsWithSync);
+  std::string clusterName(std::size_t cluster) const;
+
+  RulesView rulesView_;
+  std::string homeClusterName_;
+  std::optional<config::IpAddress> clientAddress_;
+  const routing::RuleSet* batchRules_ = nullptr;  // the generation the unit's texts were matched in
+  routing::RuleMask batchRuleMask_;
+  const routing::RuleSet* unnamedRules_ = nullptr;
+  routing::RuleMask unnamedRuleMask_;  // what the unnamed statement's text satisfies
+
   // --- writing to the client: one write at a time ---
   Task<bool> writeClient(std::string_view bytes);
   Task<bool> writeClientError(protocol::ErrorSpec e, bool fatal);
@@ -245,12 +285,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   // Read-your-writes (see docs/design.md): when this session's last write was acknowledged,
   // and the primary's WAL position sampled after it, which replicas must have replayed.
   bool writeInFlight_ = false;
-  bool wrote_ = false;
-  bool txnWrote_ = false;  // the open transaction wrote: its end counts as the write
-  routing::Clock::time_point lastWriteAt_{};
-  std::uint64_t requiredLsn_ = 0;
+  bool txnWrote_ = false;         // the open transaction wrote: its end counts as the write
+  std::size_t writeCluster_ = 0;  // the cluster of the write in flight (or transaction)
+  // Per cluster (index = cluster slot): what the session wrote there (another cluster's
+  // replicas never hold it).
+  std::vector<routing::WriteRecord> writes_;
   void noteWriteTarget(const sql::Classification& cls, const backend::BackendConnection& target);
-  void applyReadYourWrites(routing::SessionView& view, const routing::NodeSnapshot& snap);
+  void noteWriteAcknowledged();
+  void applyReadYourWrites(routing::SessionView& view, const routing::NodeSnapshot& snap,
+                           std::size_t cluster);
   bool pinned_ = false;
   const char* pinReason_ = nullptr;
   bool sessionMode_ = false;

@@ -1,6 +1,7 @@
 #pragma once
 // State shared by all workers (immutable or guarded), and the per-worker context a session runs
 // in. Nothing here is global: main builds one Runtime and hands it down.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -71,6 +72,8 @@ struct Runtime {
   // Units a replica refused as writes (25006) or lost, sent again to the primary.
   std::atomic<std::uint64_t> safetyNetRetries{0};
   std::atomic<std::uint64_t> readRetries{0};
+  // A rule's write guard was logged at warn level (once per rule statistics slot).
+  std::array<std::atomic<bool>, config::kMaxRuleSlots> ruleWriteWarned{};
   unsigned workerCount = 1;
   // Every worker, set by net::Server before any runs (fixed afterwards).
   std::vector<WorkerContext*> workers;

@@ -36,8 +36,16 @@ struct NodeCounters {
   Counter serverErrors;    // ErrorResponses it sent to clients
 };
 
+// A routing rule's (by statistics slot, config::RuleConfig::slot).
+struct RuleCounters {
+  Counter hits;        // units of work it decided
+  Counter writesKept;  // ... of which it wanted on a replica but were writes (kept on the primary)
+  std::atomic<std::int64_t> lastHitMs{0};  // Unix time in ms; 0 = never
+};
+
 struct WorkerStats {
   std::array<NodeCounters, config::kMaxNodeSlots> nodes;
+  std::array<RuleCounters, config::kMaxRuleSlots> rules;
   std::array<Counter, kSqlstateClasses> serverErrorsByClass;  // relayed from PostgreSQL
   std::array<Counter, kSqlstateClasses> proxyErrorsByClass;   // raised by pgsplit itself
   Counter clientsAccepted;
@@ -47,6 +55,13 @@ struct WorkerStats {
   void countUnit(std::size_t node, bool replica) {
     if (node >= nodes.size()) return;
     (replica ? nodes[node].unitsAsReplica : nodes[node].unitsAsPrimary).add();
+  }
+  // A unit of work a rule decided.
+  void countRule(std::size_t slot, bool writeKept, std::int64_t nowUnixMs) {
+    if (slot >= rules.size()) return;
+    rules[slot].hits.add();
+    if (writeKept) rules[slot].writesKept.add();
+    rules[slot].lastHitMs.store(nowUnixMs, std::memory_order_relaxed);
   }
   // An ErrorResponse (its body) from `node` relayed to a client.
   void countServerError(std::size_t node, std::string_view errorBody);
