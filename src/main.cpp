@@ -28,8 +28,12 @@ int checkConfig(const std::string& path) {
   for (const auto& e : result.errors)
     std::cerr << e << "\n";
   if (!result.errors.empty()) return 1;
-  std::cout << path << ": ok (" << result.config->nodes.size() << " nodes, "
-            << result.config->users.size() << " users)\n";
+  const auto& c = *result.config;
+  std::cout << path << ": ok (" << c.nodes.size() << " nodes, " << c.users.size() << " users";
+  if (!c.clusters.empty() && !c.clusters.front().implicit)
+    std::cout << ", " << c.clusters.size() << " clusters";
+  if (!c.rules.empty()) std::cout << ", " << c.rules.size() << " rules";
+  std::cout << ")\n";
   return 0;
 }
 
@@ -51,6 +55,10 @@ int main(int argc, char** argv) {
                  "With --explain: the client's database (default: the user's name)");
   app.add_option("--user", explainOptions.user,
                  "With --explain: the client's user (default: the first [[users]] entry)");
+  app.add_option("--application-name", explainOptions.applicationName,
+                 "With --explain: the client's application_name (for [[rules]])");
+  app.add_option("--client-addr", explainOptions.clientAddr,
+                 "With --explain: the client's IP address (for [[rules]] client_addr)");
   app.add_flag("-V,--version", version, "Print the version and exit");
   CLI11_PARSE(app, argc, argv);
 

@@ -5,6 +5,7 @@
 
 #include "pgsplit/catalog/catalog_client.hpp"
 #include "pgsplit/catalog/fetcher.hpp"
+#include "pgsplit/routing/rules.hpp"
 #include "pgsplit/sql/analysis.hpp"
 
 namespace pgsplit::catalog {
@@ -39,7 +40,8 @@ struct Primary {
 // The node that answers pg_is_in_recovery() = false (a node configured as primary is taken
 // at its word), asked in turn with the configured timeout each.
 std::optional<Primary> findPrimary(const config::Config& config, const std::string& database,
-                                   const std::string& user, std::string& error) {
+                                   const std::string& user, std::size_t cluster,
+                                   std::string& error) {
   const config::UserConfig* u = config.findUser(user);
   if (u == nullptr) {
     error = "user " + user + " is not in [[users]]";
@@ -47,7 +49,7 @@ std::optional<Primary> findPrimary(const config::Config& config, const std::stri
   }
   const std::chrono::milliseconds timeout(config.routing.catalogTimeoutMs);
   for (const config::NodeConfig& node : config.nodes) {
-    if (node.role == config::NodeRole::Replica) continue;
+    if (node.role == config::NodeRole::Replica || node.cluster != cluster) continue;
     Target target{node.host, node.port, database, user, u->password};
     if (node.role == config::NodeRole::Primary) return Primary{node.name, target};
     CatalogClient probe(timeout);
@@ -65,7 +67,17 @@ std::optional<Primary> findPrimary(const config::Config& config, const std::stri
 
 }  // namespace
 
-std::string routeLine(const sql::Classification& c) {
+std::string routeLine(const sql::Classification& c, const routing::Rule* rule) {
+  const bool replicaOk = c.readOnly || c.txnStart == sql::TxnStart::ReadOnly;
+  if (rule != nullptr && rule->force == routing::Force::Primary && !c.pins)
+    return "primary (rule \"" + rule->name + "\"): " + std::string(withoutPrefix(c.reason));
+  if (rule != nullptr && rule->force == routing::Force::Replica && !c.pins) {
+    if (replicaOk)
+      return "replica (rule \"" + rule->name + "\"): " + std::string(withoutPrefix(c.reason));
+    return "primary (rule \"" + rule->name +
+           "\" asks for a replica; the statement needs the primary): " +
+           std::string(withoutPrefix(c.reason));
+  }
   std::string route;
   if (c.pins) {
     route = "primary (pins the session)";
@@ -80,6 +92,7 @@ std::string routeLine(const sql::Classification& c) {
   } else {
     route = "primary";
   }
+  if (rule != nullptr) route += " (rule \"" + rule->name + "\")";
   return route + ": " + std::string(withoutPrefix(c.reason));
 }
 
@@ -87,8 +100,40 @@ int explain(const config::Config& config, std::string_view sql, const ExplainOpt
             std::ostream& out) {
   const std::string user = !options.user.empty() ? options.user : config.users.front().name;
   const std::string database = !options.database.empty() ? options.database : user;
+  std::optional<config::IpAddress> address;
+  if (!options.clientAddr.empty()) {
+    address = config::IpAddress::parse(options.clientAddr);
+    if (!address) {
+      out << "pgsplit: --client-addr " << options.clientAddr << " is not an IP address\n";
+      return 2;
+    }
+  }
+  const auto rules = routing::RuleSet::compile(config);
+  const int home = rules->clusterFor(database, user);
+  if (home < 0) {
+    out << "refused: database " << database << " is not served here (no [[clusters]] entry "
+        << "matches it; the login would get 3D000)\n";
+    return 0;
+  }
   const auto overrides = overridesOf(config);
   const sql::Analysis analysis = sql::analyze(sql, overrides.get());
+  // The rule that decides (a unit of this one text, outside a transaction).
+  const routing::RuleMask client =
+      rules->sessionMask({user, database, options.applicationName, address});
+  routing::RuleMask unit = rules->unitStart(client);
+  rules->matchText(client, analysis.classification, analysis, sql, unit);
+  const int decided = rules->decide(unit, false);
+  const routing::Rule* rule = decided >= 0 ? &(*rules)[static_cast<std::size_t>(decided)] : nullptr;
+  const std::size_t cluster = rule != nullptr && rule->cluster >= 0
+                                  ? static_cast<std::size_t>(rule->cluster)
+                                  : static_cast<std::size_t>(home);
+  if (rule != nullptr && rule->blocks) {
+    out << "blocked (rule \"" << rule->name << "\"): " << rule->blockMessage << "\n";
+    out << "  rule: \"" << rule->name << "\" (line " << rule->line << "): " << rule->conditions
+        << " -> " << rule->action << "\n";
+    out << "  the client gets SQLSTATE 42501; nothing is sent to a server\n";
+    return 0;
+  }
 
   std::optional<sql::CatalogSnapshot> snapshot;
   std::string catalogNote;
@@ -98,7 +143,7 @@ int explain(const config::Config& config, std::string_view sql, const ExplainOpt
     catalogNote = "off ([routing] catalog_lookups = false): user functions count as writes";
   } else {
     std::string error;
-    const std::optional<Primary> primary = findPrimary(config, database, user, error);
+    const std::optional<Primary> primary = findPrimary(config, database, user, cluster, error);
     CatalogClient client(std::chrono::milliseconds(config.routing.catalogTimeoutMs));
     std::optional<sql::CatalogFacts> facts;
     if (primary && client.connect(primary->target)) {
@@ -125,8 +170,17 @@ int explain(const config::Config& config, std::string_view sql, const ExplainOpt
   }
 
   const sql::Classification c = resolve(analysis, snapshot ? &*snapshot : nullptr);
-  out << routeLine(c) << "\n";
+  out << routeLine(c, rule) << "\n";
   out << "  statements: " << c.statements << "\n";
+  if (rule != nullptr) {
+    out << "  rule: \"" << rule->name << "\" (line " << rule->line << "): " << rule->conditions
+        << " -> " << rule->action << "\n";
+  } else if (!rules->empty()) {
+    out << "  rule: none of the " << rules->size() << " [[rules]] matches\n";
+  }
+  if (config.clusters.size() > 1 || (rule != nullptr && rule->cluster >= 0))
+    out << "  cluster: " << config.clusters[cluster].name
+        << (rule != nullptr && rule->cluster >= 0 ? " (the rule's)" : " (the database's)") << "\n";
   if (c.hint == sql::Hint::Replica && !c.readOnly && c.txnStart != sql::TxnStart::ReadOnly) {
     out << "  hint: /* pgsplit:replica */ ignored (the statement needs the primary)\n";
   }
