@@ -1,8 +1,10 @@
 #include "pgsplit/routing/rules.hpp"
 
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace pgsplit::routing {
 
@@ -83,6 +85,29 @@ std::string actionOf(const config::RuleConfig& r) {
   return out;
 }
 
+// ASCII A-Z to a-z, eight bytes at a time (SWAR): the text of every statement a regex rule
+// may apply to goes through here, so it must cost little more than a copy.
+void lowerAscii(std::string_view text, std::string& out) {
+  out.resize(text.size());
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    const std::uint64_t low7 = w & ~kHigh;
+    const std::uint64_t atLeastA = low7 + (0x80 - 'A') * kOnes;    // high bit: >= 'A'
+    const std::uint64_t aboveZ = low7 + (0x80 - 'Z' - 1) * kOnes;  // high bit: > 'Z'
+    const std::uint64_t upper = (atLeastA ^ aboveZ) & ~w & kHigh;  // 'A'..'Z' (ASCII only)
+    w |= upper >> 2;                                               // +0x20
+    std::memcpy(out.data() + i, &w, 8);
+  }
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    out[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+}
+
 // Unqualified names are looked up as public.name too (see config::NamePattern::matches).
 std::string_view schemaForLookup(std::string_view key) {
   const std::string_view schema = sql::keySchema(key);
@@ -91,14 +116,40 @@ std::string_view schemaForLookup(std::string_view key) {
 
 }  // namespace
 
+struct RuleSet::RegexFilter {
+  re2::FilteredRE2 filter{3};
+  std::vector<std::string> atoms;   // lower case: looked for in the lowered text
+  std::vector<std::size_t> ruleOf;  // filter regexp id -> rule
+  std::vector<int> unfiltered;      // regexps with no atom: run on every text
+};
+
 void RuleSet::NameIndex::add(const config::NamePattern& p, std::size_t rule) {
-  const bool literal = p.name().literal() && (!p.qualified() || p.schema()->literal());
-  if (literal) {
+  const bool schemaLiteral = p.qualified() && p.schema()->literal();
+  if (p.name().literal() && (!p.qualified() || schemaLiteral)) {
     MaskMap& map = p.qualified() ? qualified : bare;
     const std::string key = p.qualified()
                                 ? sql::objectKey(p.schema()->literalText(), p.name().literalText())
                                 : p.name().literalText();
     map[key].set(rule);
+    (p.qualified() ? qualifiedNames : bareNames).add(p.name().literalText());
+    return;
+  }
+  if (schemaLiteral && p.name().text() == "*") {
+    anyName[p.schema()->literalText()].set(rule);
+    schemas.add(p.schema()->literalText());
+    return;
+  }
+  if (schemaLiteral) {
+    schemas.add(p.schema()->literalText());
+    auto& list = bySchema[p.schema()->literalText()];
+    for (GlobRules& g : list) {
+      if (g.glob.text() == p.name().text()) {
+        g.rules.set(rule);
+        return;
+      }
+    }
+    list.push_back({p.name(), {}});
+    list.back().rules.set(rule);
     return;
   }
   for (PatternRules& g : globs) {
@@ -113,24 +164,60 @@ void RuleSet::NameIndex::add(const config::NamePattern& p, std::size_t rule) {
 
 RuleMask RuleSet::NameIndex::lookup(const std::vector<std::string>& keys) const {
   RuleMask hit;
-  std::string qualifiedKey;
   for (const std::string& key : keys) {
     const std::string_view name = sql::keyName(key);
-    if (!bare.empty()) {
+    const std::string_view schema = schemaForLookup(key);
+    if (!bare.empty() && bareNames.mayHave(name)) {
       if (auto it = bare.find(name); it != bare.end()) hit |= it->second;
     }
-    if (!qualified.empty()) {
-      const std::string_view schema = schemaForLookup(key);
-      qualifiedKey.assign(schema);
-      qualifiedKey += '\0';
-      qualifiedKey.append(name);
-      if (auto it = qualified.find(std::string_view(qualifiedKey)); it != qualified.end())
-        hit |= it->second;
+    if (!qualified.empty() && qualifiedNames.mayHave(name)) {
+      // objectKey(schema, name) without allocating: the key as written, or public.name.
+      char buffer[160];
+      std::string_view qualifiedKey = key;
+      if (sql::keySchema(key).empty() && schema.size() + 1 + name.size() <= sizeof buffer) {
+        std::copy(schema.begin(), schema.end(), buffer);
+        buffer[schema.size()] = '\0';
+        std::copy(name.begin(), name.end(), buffer + schema.size() + 1);
+        qualifiedKey = std::string_view(buffer, schema.size() + 1 + name.size());
+      }
+      if (auto it = qualified.find(qualifiedKey); it != qualified.end()) hit |= it->second;
+    }
+    if (!anyName.empty() && schemas.mayHave(schema)) {
+      if (auto it = anyName.find(schema); it != anyName.end()) hit |= it->second;
+    }
+    if (!bySchema.empty() && schemas.mayHave(schema)) {
+      if (auto it = bySchema.find(schema); it != bySchema.end()) {
+        for (const GlobRules& g : it->second)
+          if (g.glob.matches(name)) hit |= g.rules;
+      }
     }
     for (const PatternRules& g : globs)
       if (g.pattern.matches(sql::keySchema(key), name)) hit |= g.rules;
   }
   return hit;
+}
+
+bool RuleSet::regexHolds(std::string_view text, const RuleMask& candidates, RuleMask& pass) const {
+  // The atoms are lower case: look for them in a lowered copy of the text (one per thread).
+  thread_local std::string lowered;
+  thread_local std::vector<int> found;
+  thread_local std::vector<int> potential;
+  const RegexFilter& f = *regexes_;
+  found.clear();
+  if (!f.atoms.empty()) {
+    lowerAscii(text, lowered);
+    for (std::size_t a = 0; a < f.atoms.size(); ++a)
+      if (lowered.find(f.atoms[a]) != std::string::npos) found.push_back(static_cast<int>(a));
+  }
+  // (Without an atom, only the regexps that have none may match: known since compile.)
+  if (!found.empty()) f.filter.AllPotentials(found, &potential);
+  for (const int id : found.empty() ? f.unfiltered : potential) {
+    const std::size_t rule = f.ruleOf[static_cast<std::size_t>(id)];
+    if (!candidates.test(rule) || pass.test(rule)) continue;
+    if (RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), f.filter.GetRE2(id)))
+      pass.set(rule);
+  }
+  return pass.any();
 }
 
 std::shared_ptr<const RuleSet> RuleSet::compile(const config::Config& config) {
@@ -149,6 +236,7 @@ std::shared_ptr<const RuleSet> RuleSet::compile(const config::Config& config) {
     set->clusters_.push_back({{*config::Glob::parse("*", error)}, {}, 0});
   }
 
+  std::shared_ptr<RegexFilter> regexes;
   const std::size_t count = std::min(config.rules.size(), kMaxRules);
   for (std::size_t i = 0; i < count; ++i) {
     const config::RuleConfig& rc = config.rules[i];
@@ -159,11 +247,7 @@ std::shared_ptr<const RuleSet> RuleSet::compile(const config::Config& config) {
     r.statement = rc.hasStatement ? rc.statement : config::RuleStatement::Any;
     r.tables = parseAll<config::NamePattern>(rc.tables, config::NamePattern::parse);
     r.functions = parseAll<config::NamePattern>(rc.functions, config::NamePattern::parse);
-    if (!rc.queryRegex.empty()) {
-      RE2::Options options;
-      options.set_log_errors(false);
-      r.regex = std::make_shared<const RE2>(rc.queryRegex, options);
-    }
+    r.hasRegex = !rc.queryRegex.empty();
     r.users = parseAll<config::Glob>(rc.users, config::Glob::parse);
     r.databases = parseAll<config::Glob>(rc.databases, config::Glob::parse);
     r.applicationNames = parseAll<config::Glob>(rc.applicationNames, config::Glob::parse);
@@ -192,9 +276,25 @@ std::shared_ptr<const RuleSet> RuleSet::compile(const config::Config& config) {
     for (const config::NamePattern& p : r.functions)
       set->functions_.add(p, i);
     if (!rc.queryRegex.empty()) set->regexRules_.set(i);
+    if (!rc.queryRegex.empty()) {
+      if (!regexes) regexes = std::make_shared<RegexFilter>();
+      RE2::Options options;
+      options.set_log_errors(false);
+      int id = -1;
+      if (regexes->filter.Add(rc.queryRegex, options, &id) == RE2::NoError && id >= 0) {
+        if (regexes->ruleOf.size() <= static_cast<std::size_t>(id))
+          regexes->ruleOf.resize(static_cast<std::size_t>(id) + 1);
+        regexes->ruleOf[static_cast<std::size_t>(id)] = i;
+      }  // (validated when loaded: a regex that does not compile never matches)
+    }
     if (!r.inTransaction || !*r.inTransaction) set->notInTransaction_.set(i);
     if (!r.inTransaction || *r.inTransaction) set->inTransaction_.set(i);
     set->rules_.push_back(std::move(r));
+  }
+  if (regexes && regexes->filter.NumRegexps() > 0) {
+    regexes->filter.Compile(&regexes->atoms);
+    regexes->filter.AllPotentials({}, &regexes->unfiltered);
+    set->regexes_ = std::move(regexes);
   }
   return set;
 }
@@ -247,12 +347,10 @@ void RuleSet::matchText(const RuleMask& session, const sql::Classification& c,
   }
   const RuleMask withRegex = m & regexRules_;
   if (withRegex.any()) {
-    withRegex.forEach([&](std::size_t i) {
-      const RE2* re = rules_[i].regex.get();
-      if (re == nullptr || !re->ok() ||
-          !RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re))
-        m.reset(i);
-    });
+    RuleMask pass;
+    if (regexes_) regexHolds(text, withRegex, pass);
+    m.remove(withRegex);
+    m |= pass;
   }
   unit |= m;
 }

@@ -28,7 +28,7 @@
 #include "pgsplit/sql/analysis.hpp"
 
 namespace re2 {
-class RE2;
+class FilteredRE2;
 }
 
 namespace pgsplit::routing {
@@ -105,7 +105,7 @@ struct Rule {
   config::RuleStatement statement = config::RuleStatement::Any;
   std::vector<config::NamePattern> tables;
   std::vector<config::NamePattern> functions;
-  std::shared_ptr<const re2::RE2> regex;
+  bool hasRegex = false;  // (the regexes of all rules are compiled together: RuleSet)
   std::vector<config::Glob> users;
   std::vector<config::Glob> databases;
   std::vector<config::Glob> applicationNames;
@@ -156,13 +156,39 @@ class RuleSet {
     config::NamePattern pattern;
     RuleMask rules;
   };
+  struct GlobRules {
+    config::Glob glob;
+    RuleMask rules;
+  };
+  // First bytes of the keys of a map: most names are ruled out without hashing them.
+  struct ByteSet {
+    std::array<std::uint64_t, 4> bits{};
+    void add(std::string_view s) {
+      const auto c = static_cast<unsigned char>(s.empty() ? 0 : s[0]);
+      bits[c >> 6] |= std::uint64_t{1} << (c & 63);
+    }
+    bool mayHave(std::string_view s) const {
+      const auto c = static_cast<unsigned char>(s.empty() ? 0 : s[0]);
+      return ((bits[c >> 6] >> (c & 63)) & 1U) != 0;
+    }
+  };
+  // Patterns by shape, so that most are found by hashing instead of matching each one.
   struct NameIndex {
-    MaskMap bare;       // "name": any schema
-    MaskMap qualified;  // objectKey(schema, name)
-    std::vector<PatternRules> globs;
+    MaskMap bare;                                // "name": any schema
+    MaskMap qualified;                           // objectKey(schema, name)
+    MaskMap anyName;                             // "schema.*"
+    ByteSet bareNames, qualifiedNames, schemas;  // first bytes: of names, of names, of schemas
+    std::unordered_map<std::string, std::vector<GlobRules>, TransparentHash, std::equal_to<>>
+        bySchema;                     // "schema.<glob>"
+    std::vector<PatternRules> globs;  // the rest
     void add(const config::NamePattern& p, std::size_t rule);
     RuleMask lookup(const std::vector<std::string>& keys) const;
   };
+  // query_regex of every rule in one FilteredRE2: literal atoms each regex requires are looked
+  // for in the text first, so a text without them runs no regex at all.
+  struct RegexFilter;
+  friend struct RegexFilter;
+  bool regexHolds(std::string_view text, const RuleMask& candidates, RuleMask& pass) const;
   struct ClusterMap {
     std::vector<config::Glob> databases;
     std::vector<config::Glob> users;
@@ -177,6 +203,7 @@ class RuleSet {
   RuleMask tableRules_;
   RuleMask functionRules_;
   RuleMask regexRules_;
+  std::shared_ptr<const RegexFilter> regexes_;
   NameIndex tables_;
   NameIndex functions_;
   RuleMask notInTransaction_;  // in_transaction unset or false
