@@ -55,11 +55,12 @@ Command parseOne(std::string_view statement) {
       {"SHOW CONFIG", CommandKind::ShowConfig},
       {"SHOW VERSION", CommandKind::ShowVersion},
       {"SHOW HELP", CommandKind::ShowHelp},
+      {"SHOW RULES", CommandKind::ShowRules},
+      {"SHOW CLUSTERS", CommandKind::ShowClusters},
       {"RELOAD", CommandKind::Reload},
       {"SHUTDOWN", CommandKind::Shutdown},
       {"PAUSE", CommandKind::NotSupported},
       {"RESUME", CommandKind::NotSupported},
-      {"SHOW RULES", CommandKind::NotSupported},
       {"SHOW QUERIES", CommandKind::NotSupported},
   };
   if (text.empty()) {

@@ -224,6 +224,8 @@ Task<bool> Console::answer(const Command& cmd, std::string& out) {
   if (kind == CommandKind::ShowStats) writeTable(out, showStats(o));
   if (kind == CommandKind::ShowConfig) writeTable(out, showConfig(o));
   if (kind == CommandKind::ShowVersion) writeTable(out, showVersion(o));
+  if (kind == CommandKind::ShowRules) writeTable(out, showRules(o));
+  if (kind == CommandKind::ShowClusters) writeTable(out, showClusters(o));
   co_return true;
 }
 

@@ -69,6 +69,12 @@ constexpr std::array kFamilies{
            "replica connection failed)."},
     Family{"pgsplit_ignored_replica_hints_total", "counter",
            "/* pgsplit:replica */ hints on statements that need the primary (ignored)."},
+    Family{"pgsplit_rule_hits_total", "counter",
+           "Units of work a routing rule decided (routed, or refused by a block rule)."},
+    Family{"pgsplit_rule_writes_kept_on_primary_total", "counter",
+           "Units a rule sent to a replica that were not reads: kept on the primary."},
+    Family{"pgsplit_rule_last_hit_timestamp_seconds", "gauge",
+           "When a routing rule last decided a unit of work (Unix time; 0 = never)."},
 };
 
 class Writer {
@@ -291,6 +297,21 @@ std::string renderMetrics(const Overview& o) {
            static_cast<double>(o.readRetries));
   w.family("pgsplit_ignored_replica_hints_total");
   w.sample("pgsplit_ignored_replica_hints_total", {}, static_cast<double>(o.ignoredReplicaHints));
+
+  // Routing rules (issue #9): those of the configuration in force, by name.
+  auto perRule = [&](std::string_view family, auto value) {
+    w.family(family);
+    for (const config::RuleConfig& r : cfg.rules) {
+      if (r.slot >= o.ruleTotals.size()) continue;
+      w.sample(family, {"rule", r.name}, value(o.ruleTotals[r.slot]));
+    }
+  };
+  perRule("pgsplit_rule_hits_total",
+          [](const RuleTotals& t) { return static_cast<double>(t.hits); });
+  perRule("pgsplit_rule_writes_kept_on_primary_total",
+          [](const RuleTotals& t) { return static_cast<double>(t.writesKept); });
+  perRule("pgsplit_rule_last_hit_timestamp_seconds",
+          [](const RuleTotals& t) { return static_cast<double>(t.lastHitMs / 1000); });
   return out;
 }
 

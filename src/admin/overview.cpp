@@ -1,13 +1,17 @@
 #include "pgsplit/admin/overview.hpp"
 
+#include <algorithm>
+
 #include "pgsplit/session/runtime.hpp"
 
 namespace pgsplit::admin {
 
 Task<Overview> collectOverview(session::Runtime* runtime) {
   Overview o;
-  o.config = runtime->config.snapshot();
-  o.generation = runtime->config.current().number;
+  const session::ConfigGeneration& generation = runtime->config.current();
+  o.config = generation.config;
+  o.rules = generation.rules;
+  o.generation = generation.number;
   o.nodes = runtime->nodes.current();
   o.workerCount = runtime->workers.size();
   o.draining = runtime->draining.load();
@@ -17,6 +21,7 @@ Task<Overview> collectOverview(session::Runtime* runtime) {
   // Counters: relaxed reads of each worker's own counters (see WorkerStats).
   const std::size_t slots = std::max(o.config->nodes.size(), o.nodes->nodes.size());
   o.nodeTotals.resize(slots);
+  o.ruleTotals.resize(o.config->ruleSlots.size());
   for (const session::WorkerContext* w : runtime->workers) {
     const session::WorkerStats& st = w->stats();
     for (std::size_t i = 0; i < slots && i < st.nodes.size(); ++i) {
@@ -27,6 +32,12 @@ Task<Overview> collectOverview(session::Runtime* runtime) {
     for (std::size_t c = 0; c < session::kSqlstateClasses; ++c) {
       o.serverErrorsByClass[c] += st.serverErrorsByClass[c].get();
       o.proxyErrorsByClass[c] += st.proxyErrorsByClass[c].get();
+    }
+    for (std::size_t r = 0; r < o.ruleTotals.size() && r < st.rules.size(); ++r) {
+      RuleTotals& t = o.ruleTotals[r];
+      t.hits += st.rules[r].hits.get();
+      t.writesKept += st.rules[r].writesKept.get();
+      t.lastHitMs = std::max(t.lastHitMs, st.rules[r].lastHitMs.load(std::memory_order_relaxed));
     }
     o.clientsAccepted += st.clientsAccepted.get();
     o.sessionsPinned += st.sessionsPinned.get();

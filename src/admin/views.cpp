@@ -376,6 +376,8 @@ Table showHelp() {
       {"SHOW STATS", "queries, errors and pool waits per node since start"},
       {"SHOW CONFIG", "the configuration in force (no passwords)"},
       {"SHOW VERSION", "pgsplit's version"},
+      {"SHOW RULES", "routing rules in order: conditions, action, hits, last hit"},
+      {"SHOW CLUSTERS", "clusters: the databases they serve, their nodes and primary"},
       {"RELOAD", "re-read the configuration file (as SIGHUP)"},
       {"SHUTDOWN", "drain and exit (as SIGTERM)"},
   };

@@ -17,6 +17,8 @@ enum class CommandKind : std::uint8_t {
   ShowConfig,
   ShowVersion,
   ShowHelp,
+  ShowRules,     // issue #9
+  ShowClusters,  // issue #9
   Reload,
   Shutdown,
   NotSupported,  // a command pgsplit knows of but does not implement (0A000)

@@ -20,6 +20,9 @@
 namespace pgsplit::session {
 struct Runtime;
 }
+namespace pgsplit::routing {
+class RuleSet;
+}
 
 namespace pgsplit::admin {
 
@@ -38,10 +41,18 @@ struct NodeTotals {
   std::uint64_t connectFailures = 0;
 };
 
+// A routing rule's counters, summed over the workers (by statistics slot).
+struct RuleTotals {
+  std::uint64_t hits = 0;
+  std::uint64_t writesKept = 0;  // wanted on a replica, kept on the primary (not reads)
+  std::int64_t lastHitMs = 0;    // Unix time in ms; 0 = never
+};
+
 struct Overview {
   std::string version = PGSPLIT_VERSION;
   std::chrono::system_clock::time_point now{};
   std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const routing::RuleSet> rules;  // compiled with `config` (may be null in tests)
   std::uint64_t generation = 0;
   std::shared_ptr<const routing::NodeSnapshot> nodes;
   std::size_t workerCount = 0;
@@ -50,6 +61,7 @@ struct Overview {
   bool draining = false;
 
   std::vector<NodeTotals> nodeTotals;  // per node slot
+  std::vector<RuleTotals> ruleTotals;  // per rule statistics slot (config::RuleConfig::slot)
   std::array<std::uint64_t, session::kSqlstateClasses> serverErrorsByClass{};
   std::array<std::uint64_t, session::kSqlstateClasses> proxyErrorsByClass{};
   std::uint64_t clientsAccepted = 0;

@@ -23,6 +23,9 @@ Table showStats(const Overview& o);
 Table showConfig(const Overview& o);
 Table showVersion(const Overview& o);
 Table showHelp();
+// Routing rules and clusters (issue #9; rules_views.cpp).
+Table showRules(const Overview& o);
+Table showClusters(const Overview& o);
 
 // /nodes: a JSON array with one object per node (the columns of SHOW NODES).
 std::string nodesJson(const Overview& o);
