@@ -68,6 +68,7 @@ bool planClusters(const Config& current, Config& next, ReloadPlan& plan) {
     if (!r.cluster.empty() && r.clusterIndex < slotOf.size())
       r.clusterIndex = slotOf[r.clusterIndex];
   next.clusters = std::move(slots);
+  next.clusterOrder = std::move(slotOf);  // the file's order, as slots
   return true;
 }
 

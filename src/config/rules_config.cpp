@@ -72,6 +72,9 @@ class RulesReader {
     readRules(root);
     checkClusters();
     checkReachability();
+    out_.clusterOrder.clear();
+    for (std::size_t i = 0; i < out_.clusters.size(); ++i)
+      out_.clusterOrder.push_back(i);
     out_.ruleSlots.clear();
     for (std::size_t i = 0; i < out_.rules.size(); ++i) {
       out_.rules[i].slot = i;
@@ -174,25 +177,34 @@ class RulesReader {
       }
       checkKeys(*t, kClusterKeys, "[[clusters]]");
       ClusterConfig c;
+      bool usable = true;  // (an unusable entry is reported once, not again for what follows)
       const toml::node* name = t->get("name");
       if (name == nullptr) {
         report(t->source(), "missing required key 'name' in [[clusters]]");
+        usable = false;
       } else if (const auto* v = name->as_string(); v == nullptr || v->get().empty()) {
         report(name->source(), "'name' must be a non-empty string");
+        usable = false;
       } else {
         c.name = v->get();
         const auto [it, inserted] = firstLine.emplace(c.name, name->source().begin.line);
-        if (!inserted)
+        if (!inserted) {
           report(name->source(), "duplicate cluster name " + quoted(c.name) +
-                                     " (first defined at line " + std::to_string(it->second) + ")");
+                                     " (first defined at line " + std::to_string(it->second) +
+                                     ")");
+          usable = false;
+        }
       }
-      readStrings(*t, "databases", [&](const std::string& s) { return takeGlob(c.databases, s); });
+      const bool hasDatabases = readStrings(
+          *t, "databases", [&](const std::string& s) { return takeGlob(c.databases, s); });
       readStrings(*t, "users", [&](const std::string& s) { return takeGlob(c.users, s); });
+      if (!usable) continue;
       if (out_.clusters.size() == kMaxClusters) {
         report(t->source(), "at most " + std::to_string(kMaxClusters) + " [[clusters]] entries");
         return;
       }
       clusterPositions_.push_back(t->source());
+      clusterHasDatabases_.push_back(hasDatabases);
       out_.clusters.push_back(std::move(c));
     }
   }
@@ -317,7 +329,10 @@ class RulesReader {
         options.set_log_errors(false);
         const RE2 re(v->get(), options);
         if (!re.ok()) {
-          report(n->source(), "'query_regex' is not a valid RE2 regular expression: " + re.error());
+          report(n->source(),
+                 "'query_regex' is not a valid RE2 regular expression (RE2 runs in linear time: "
+                 "no backreferences, no lookaround): " +
+                     re.error());
         } else {
           r.queryRegex = v->get();
         }
@@ -417,7 +432,7 @@ class RulesReader {
       const bool targeted = std::any_of(
           out_.rules.begin(), out_.rules.end(),
           [&](const RuleConfig& r) { return !r.cluster.empty() && r.clusterIndex == c; });
-      if (cluster.databases.empty() && !targeted)
+      if (!clusterHasDatabases_[c] && !targeted)
         report(clusterPositions_[c], "cluster " + quoted(cluster.name) +
                                          " is never used: it has no 'databases' and no rule "
                                          "sends traffic to it");
@@ -470,6 +485,7 @@ class RulesReader {
   Config& out_;
   std::vector<Problem>& problems_;
   std::vector<toml::source_region> clusterPositions_;  // of out_.clusters (explicit ones)
+  std::vector<bool> clusterHasDatabases_;             // ... and whether `databases` was given
   std::vector<toml::source_region> rulePositions_;     // of out_.rules
 };
 
@@ -498,7 +514,10 @@ int Config::clusterFor(std::string_view database, std::string_view user) const {
     });
   };
   if (clusters.empty()) return 0;  // (a Config built in code: one cluster serves everything)
-  for (std::size_t i = 0; i < clusters.size(); ++i) {
+  const std::size_t count = clusterOrder.empty() ? clusters.size() : clusterOrder.size();
+  for (std::size_t k = 0; k < count; ++k) {
+    const std::size_t i = clusterOrder.empty() ? k : clusterOrder[k];  // file order
+    if (i >= clusters.size()) continue;
     const ClusterConfig& c = clusters[i];
     if (c.retired || !anyMatches(c.databases, database)) continue;
     if (!c.users.empty() && !anyMatches(c.users, user)) continue;

@@ -222,7 +222,12 @@ bool RuleSet::regexHolds(std::string_view text, const RuleMask& candidates, Rule
 
 std::shared_ptr<const RuleSet> RuleSet::compile(const config::Config& config) {
   auto set = std::make_shared<RuleSet>();
-  for (std::size_t i = 0; i < config.clusters.size(); ++i) {
+  const std::size_t clusters =
+      config.clusterOrder.empty() ? config.clusters.size() : config.clusterOrder.size();
+  for (std::size_t k = 0; k < clusters; ++k) {
+    // In file order (slots may differ after reloads).
+    const std::size_t i = config.clusterOrder.empty() ? k : config.clusterOrder[k];
+    if (i >= config.clusters.size()) continue;
     const config::ClusterConfig& c = config.clusters[i];
     if (c.retired) continue;
     ClusterMap m;

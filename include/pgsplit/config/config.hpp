@@ -164,8 +164,11 @@ struct Config {
   HealthConfig health;
   ConsistencyConfig consistency;
   AdminConfig admin;
-  // Never empty once loaded: without [[clusters]] in the file, one implicit cluster.
+  // Never empty once loaded: without [[clusters]] in the file, one implicit cluster. Indexed by
+  // slot (stable across reloads, see config/reload.hpp); clusterOrder is their file order, the
+  // order in which a client's database is matched.
   std::vector<ClusterConfig> clusters;
+  std::vector<std::size_t> clusterOrder;
   std::vector<RuleConfig> rules;
   // Rule names by statistics slot: the rules of the file in order, and after reloads also
   // names that left it (a rule keeps its slot, and its counters, while its name stays).
