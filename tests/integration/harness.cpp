@@ -123,7 +123,8 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
     const char* roles[] = {"primary", "replica", "replica"};
     for (int i = 0; i < 3; ++i)
       cfg << "[[nodes]]\nname = \"" << names[i] << "\"\nhost = \"127.0.0.1\"\nport = " << ports[i]
-          << "\nrole = \"" << (o.nodesAuto ? "auto" : roles[i]) << "\"\n";
+          << "\nrole = \"" << (o.nodesAuto ? "auto" : roles[i]) << "\"\n"
+          << (o.nodeCluster.empty() ? "" : "cluster = \"" + o.nodeCluster + "\"\n");
     cfg << "[[users]]\nname = \"app\"\npassword = \"app\"\n"
         << "[[users]]\nname = \"md5user\"\npassword = \"md5pw\"\n"
         << o.extra << "\n";

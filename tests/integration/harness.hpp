@@ -38,7 +38,8 @@ struct PgsplitOptions {
   std::string authMethod = "scram-sha-256";
   std::string extra;  // appended verbatim to the generated TOML
   std::string logLevel = "debug";
-  bool nodesAuto = true;  // role = "auto" for every node
+  bool nodesAuto = true;    // role = "auto" for every node
+  std::string nodeCluster;  // cluster = "<this>" on the fixture cluster's nodes (issue #9)
   int maxServerConnections = 20;
   int startupTimeoutMs = 10000;
   std::string serverExtra;           // appended verbatim inside [server]
