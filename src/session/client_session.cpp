@@ -369,11 +369,13 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     ErrorSpec err;
     std::string errText;
     if (d.node >= 0) {
-      spdlog::debug("[c{}] route -> {} ({}): {}{}{}", id_,
+      const bool byRule = ruled.rule != nullptr;
+      spdlog::debug("[c{}] route -> {} ({}): {}{}{}{}", id_,
                     snap.nodes[static_cast<std::size_t>(d.node)].name,
                     d.target == routing::Target::Replica ? "replica" : "primary", d.reason,
-                    ruled.rule != nullptr ? " [rule " : "",
-                    ruled.rule != nullptr ? ruled.rule->name + "]" : std::string());
+                    byRule ? " [rule " : "",
+                    byRule ? std::string_view(ruled.rule->name) : std::string_view(),
+                    byRule ? "]" : "");
       target = co_await acquire(d.node, err, errText);
     } else {
       errText = std::move(d.refusal);  // names the node(s) at fault (routing/router.cpp)
