@@ -126,14 +126,17 @@ ClientSession::UnitRule ClientSession::ruleForUnit(bool inTransaction) {
   return u;
 }
 
-void ClientSession::noteRuleDecision(const routing::Rule& rule, bool writeGuarded) {
+void ClientSession::noteRuleDecision(const routing::Rule& rule, bool writeGuarded,
+                                     const sql::Classification* cls) {
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   worker_.stats().countRule(rule.slot, writeGuarded, now);
   if (!writeGuarded) return;
   // The write guard is absolute: a rule never sends a statement that may write to a replica.
-  if (rule.slot < runtime_.ruleWriteWarned.size() &&
+  // A read only waiting for the catalog (or of a relation a standby cannot read) is no news.
+  const bool write = cls == nullptr || (!cls->provisional && !cls->primaryRead);
+  if (write && rule.slot < runtime_.ruleWriteWarned.size() &&
       !runtime_.ruleWriteWarned[rule.slot].exchange(true, std::memory_order_relaxed)) {
     spdlog::warn(
         "rule \"{}\" (line {}) asks for a replica, but it matched a statement that needs the "
@@ -141,8 +144,8 @@ void ClientSession::noteRuleDecision(const routing::Rule& rule, bool writeGuarde
         "pgsplit_rule_writes_kept_on_primary_total)",
         rule.name, rule.line);
   } else {
-    spdlog::debug("[c{}] rule \"{}\" asks for a replica: kept on the primary (not a read)", id_,
-                  rule.name);
+    spdlog::debug("[c{}] rule \"{}\" asks for a replica: kept on the primary ({})", id_, rule.name,
+                  cls != nullptr ? cls->reason : "not a read");
   }
 }
 

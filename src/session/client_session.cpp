@@ -354,7 +354,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     const auto& snap = worker_.nodes();
     routing::Decision d =
         worker_.router().route(cls, view, snap, worker_.balancer(), ruled.request);
-    if (ruled.rule != nullptr) noteRuleDecision(*ruled.rule, d.writeGuarded);
+    if (ruled.rule != nullptr) noteRuleDecision(*ruled.rule, d.writeGuarded, &cls);
     if (d.crossCluster) {
       const std::size_t held = active_ ? snap.nodes[active_->nodeIndex()].cluster : 0;
       co_return co_await refuseUnit(

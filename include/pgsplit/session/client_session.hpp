@@ -172,8 +172,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   // Whether a rule may decide the unit being formed (then it is routed, never pipelined).
   bool unitMayBeRuled() const { return batchRules_ != nullptr && batchRuleMask_.any(); }
   UnitRule ruleForUnit(bool inTransaction);
-  // Counts the rule's hit (and a write it wanted on a replica, logged once per rule).
-  void noteRuleDecision(const routing::Rule& rule, bool writeGuarded);
+  // Counts the rule's hit, and a unit it wanted on a replica that the classifier keeps on the
+  // primary (logged at warn once per rule when it is a write, not a read the catalog has not
+  // vouched for yet: `cls`).
+  void noteRuleDecision(const routing::Rule& rule, bool writeGuarded,
+                        const sql::Classification* cls = nullptr);
   // A unit refused by pgsplit (a block rule, or a cluster the session's transaction is not on)
   // with `sqlstate` and `message`. Inside a transaction the refusal goes through the
   // transaction's backend, so that the transaction fails as it would on PostgreSQL.
