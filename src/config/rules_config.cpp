@@ -190,8 +190,7 @@ class RulesReader {
         const auto [it, inserted] = firstLine.emplace(c.name, name->source().begin.line);
         if (!inserted) {
           report(name->source(), "duplicate cluster name " + quoted(c.name) +
-                                     " (first defined at line " + std::to_string(it->second) +
-                                     ")");
+                                     " (first defined at line " + std::to_string(it->second) + ")");
           usable = false;
         }
       }
@@ -485,7 +484,7 @@ class RulesReader {
   Config& out_;
   std::vector<Problem>& problems_;
   std::vector<toml::source_region> clusterPositions_;  // of out_.clusters (explicit ones)
-  std::vector<bool> clusterHasDatabases_;             // ... and whether `databases` was given
+  std::vector<bool> clusterHasDatabases_;              // ... and whether `databases` was given
   std::vector<toml::source_region> rulePositions_;     // of out_.rules
 };
 
