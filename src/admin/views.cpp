@@ -25,13 +25,6 @@ std::optional<std::string> boolean(bool b) {
   return std::string(b ? "t" : "f");
 }
 
-std::string lsnText(std::uint64_t lsn) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
-                static_cast<unsigned>(lsn & 0xffffffffu));
-  return buf;
-}
-
 std::string listenText(const std::string& host, std::uint16_t port) {
   if (host.empty()) return "";
   const bool v6 = host.find(':') != std::string::npos;
@@ -164,7 +157,7 @@ Table showNodes(const Overview& o) {
     t.rows.push_back(
         {c.name, c.host, num(c.port), std::string(routing::toString(n.role)),
          std::string(config::toString(c.role)), std::string(nodeState(o, i)), num(c.weight),
-         n.lsn ? std::optional<std::string>(lsnText(n.lsn)) : std::nullopt,
+         n.lsn ? std::optional<std::string>(routing::lsnText(n.lsn)) : std::nullopt,
          signedOrNull(lagBytes(o, i)), signedOrNull(lagMs(o, i)), num(tot.serverConnections),
          num(tot.unitsAsPrimary), num(tot.unitsAsReplica), num(tot.serverErrors)});
   }
@@ -401,7 +394,7 @@ std::string nodesJson(const Overview& o) {
            ",\"configured_role\":" + jsonString(config::toString(c.role)) +
            ",\"state\":" + jsonString(nodeState(o, i)) + ",\"up\":" + (n.up ? "true" : "false") +
            ",\"weight\":" + std::to_string(c.weight) +
-           ",\"wal_lsn\":" + (n.lsn ? jsonString(lsnText(n.lsn)) : std::string("null")) +
+           ",\"wal_lsn\":" + (n.lsn ? jsonString(routing::lsnText(n.lsn)) : std::string("null")) +
            ",\"lag_bytes\":" + (lag >= 0 ? std::to_string(lag) : std::string("null")) +
            ",\"lag_ms\":" + (lagMillis >= 0 ? std::to_string(lagMillis) : std::string("null")) +
            ",\"server_connections\":" + std::to_string(tot.serverConnections) +

@@ -52,7 +52,8 @@ constexpr std::array kAdminKeys{"users"sv};
 constexpr std::array kHealthKeys{"interval_ms"sv, "timeout_ms"sv, "user"sv, "password"sv,
                                  "database"sv};
 constexpr std::array kConsistencyKeys{"read_your_writes"sv, "window_ms"sv,
-                                      "max_replica_lag_bytes"sv, "max_replica_lag_ms"sv};
+                                      "max_replica_lag_bytes"sv, "max_replica_lag_ms"sv,
+                                      "report_write_lsn"sv};
 constexpr std::int64_t kMinHealthIntervalMs = 10;
 constexpr std::int64_t kMaxHealthIntervalMs = 60LL * 60 * 1000;
 constexpr std::int64_t kMaxLagBytes = 1LL << 62;
@@ -468,6 +469,7 @@ class Validator {
     readInt(t, "window_ms", 1, kMaxTimeoutMs, c.windowMs);
     readInt(t, "max_replica_lag_bytes", 0, kMaxLagBytes, c.maxReplicaLagBytes);
     readInt(t, "max_replica_lag_ms", 0, kMaxTimeoutMs, c.maxReplicaLagMs);
+    readBool(t, "report_write_lsn", c.reportWriteLsn);
   }
 
   // The array behind [[name]]; reports a missing, empty or mistyped one.

@@ -152,6 +152,10 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
              c.maxReplicaLagBytes);
   noteChange(changes, "[consistency] max_replica_lag_ms", current.consistency.maxReplicaLagMs,
              c.maxReplicaLagMs);
+  if (c.reportWriteLsn != current.consistency.reportWriteLsn)
+    changes.push_back(std::string("[consistency] report_write_lsn: ") +
+                      (current.consistency.reportWriteLsn ? "true" : "false") + " -> " +
+                      (c.reportWriteLsn ? "true" : "false"));
   RoutingConfig& r = next->routing;
   if (r.writeFunctions != current.routing.writeFunctions)
     changes.push_back("[routing] write_functions changed");

@@ -453,6 +453,12 @@ Task<bool> ClientSession::answerDeallocate(std::string_view text) {
 
 void ClientSession::noteStartupParameter(std::string_view name, std::string_view value) {
   const std::string lower = sql::asciiLowered(name);
+  if (lower == "pgsplit.min_lsn") {  // pgsplit's own: never sent to a server
+    minLsnFloor_ = routing::parseLsn(value);
+    badMinLsn_ = minLsnFloor_ == 0 && value != "0/0";
+    if (badMinLsn_) badMinLsnValue_ = std::string(value);
+    return;
+  }
   if (!sql::plausibleParameterName(lower)) {
     spdlog::info("[c{}] ignoring startup parameter with an unusable name", id_);
     return;

@@ -218,6 +218,7 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
       return true;
     }
   }
+  const std::uint64_t captured = std::exchange(capturedLsn_, 0);
   if (!entry.forClient) {
     // pgsplit's own settings SQL. If it failed the client was told (as a notice); the backend's
     // settings are unknown now and get RESET ALL before the next unit.
@@ -253,7 +254,7 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
     writeInFlight_ = false;
     wrote_ = true;
     lastWriteAt_ = routing::Clock::now();
-    requiredLsn_ = 0;
+    requiredLsn_ = captured;  // 0: the health checks' next primary sample will say
     if (status != 'I') txnWrote_ = true;
   }
   if (status == 'I' && txnWrote_) {
@@ -261,7 +262,7 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
     txnWrote_ = false;
     wrote_ = true;
     lastWriteAt_ = routing::Clock::now();
-    requiredLsn_ = 0;
+    requiredLsn_ = captured;
   }
   if (pendingSyncs_ == 0 && !batchOpen_ && releasable(status)) {
     releaseAfterScan_ = true;

@@ -1,5 +1,6 @@
 // ClientSession: lifecycle and the query loop (forming units of work and routing them).
 #include "pgsplit/session/client_session.hpp"
+#include "pgsplit/sql/pgsplit_commands.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -139,6 +140,9 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
     if (batchOps_.empty() && sql::mentionsDiscardOrDeallocate(*text) &&
         co_await answerDeallocate(*text))
       co_return true;
+    if (batchOps_.empty() && sql::mentionsPgsplitParameter(*text) &&
+        co_await answerPgsplitCommand(*text))
+      co_return true;
     // A Query ends any extended batch left open without Sync, and drops the unnamed statement.
     unnamedValid_ = false;
     sql::Classification c = worker_.classifier().classify(*text, database_, user_);
@@ -235,12 +239,14 @@ void ClientSession::noteWriteTarget(const sql::Classification& cls,
 
 void ClientSession::applyReadYourWrites(routing::SessionView& view,
                                         const routing::NodeSnapshot& snap) {
+  view.minReplayLsn = minLsnFloor_;  // pgsplit.min_lsn, whatever the mode
   if (!wrote_) return;
   // The policy ([consistency] read_your_writes) lives in routing/consistency.cpp.
   routing::WriteRecord record{wrote_, lastWriteAt_, requiredLsn_};
   routing::applyReadYourWrites(worker_.router().options().consistency, record,
                                routing::Clock::now(), snap, view);
   requiredLsn_ = record.requiredLsn;
+  if (view.minReplayLsn < minLsnFloor_) view.minReplayLsn = minLsnFloor_;
 }
 
 // Waits until no reply is outstanding, so pgsplit's own answers keep their place in the stream
@@ -370,6 +376,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
 
   if (batchPoisons_) target->markBroken();
   batchPoisons_ = false;
+  captureLsn_ = wantsWriteLsn(*target, endsWithSync);
   if (batchWrites_) noteWriteTarget(cls, *target);
   batchWrites_ = false;
   // Operations: queries by node and route (metrics, SHOW STATS).
@@ -398,7 +405,12 @@ Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool
   armed_ = armable;
   // An idle backend is brought in line with the client's settings first, in the same write.
   if (alone && target->txnStatus() == 'I') syncSettings(*target);
-  const bool rewritten = renderBatch(*target, endsWithSync, batch_, batchOps_, &batchEffects_);
+  bool rewritten = renderBatch(*target, endsWithSync, batch_, batchOps_, &batchEffects_);
+  if (captureLsn_ && endsWithSync && lastEndAccepted_) {
+    appendWriteLsnQuery(rewritten);
+    rewritten = true;
+  }
+  captureLsn_ = false;
   if (endsWithSync && lastEndAccepted_) ++pendingSyncs_;
   batchOpen_ = !endsWithSync;
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(batch_);

@@ -198,6 +198,14 @@ Task<bool> ClientSession::startup() {
           {"FATAL", "28000", "no PostgreSQL user name specified in startup packet"}, true);
       co_return false;
     }
+    if (badMinLsn_) {
+      co_await writeClientError(
+          {"FATAL", "22023",
+           "invalid value for parameter \"pgsplit.min_lsn\": \"" + badMinLsnValue_ +
+               "\" (expected a WAL position such as 16/B374D848)"},
+          true);
+      co_return false;
+    }
     if (database_.empty()) database_ = user_;
     break;
   }

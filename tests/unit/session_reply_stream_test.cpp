@@ -180,6 +180,10 @@ class Recorder final : public ReplyListener {
   void errorResponse(std::string_view body, const PendingReply& entry) override {
     events.push_back("err " + tagOf(entry) + " " + sqlstateOf(body));
   }
+  void lsnCaptured(std::string_view lsn, char status, std::string& out) override {
+    events.push_back("lsn " + std::string(lsn) + " " + status);
+    if (!lsn.empty()) out += msg('S', "pgsplit.write_lsn\0"s + std::string(lsn) + '\0');
+  }
 
   std::vector<std::string> events;
   bool stopAtEveryReady = false;
@@ -1209,6 +1213,86 @@ TEST(SessionReplyStream, RandomBytesNeverCrash) {
       EXPECT_LE(f.leftover, stream.size());
     }
   }
+}
+
+}  // namespace
+}  // namespace pgsplit::session
+
+namespace pgsplit::session {
+namespace {
+
+// --- the write position after a write (pgsplit.write_lsn) ---
+
+PendingReply holding(PendingReply e) {
+  e.holdsReady = true;
+  return e;
+}
+PendingReply capture() {
+  PendingReply e = own('Q', "lsn");
+  e.capturesLsn = true;
+  return e;
+}
+
+// Checks every split without stops (a stop comes only at the released ReadyForQuery).
+void checkSplitsNoStops(const Scenario& s) {
+  const std::size_t n = s.backend.size();
+  std::vector<std::size_t> bytes;
+  for (std::size_t i = 1; i < n; ++i)
+    bytes.push_back(i);
+  checkRun(s, {}, false, "whole");
+  checkRun(s, bytes, false, "byte by byte");
+  for (std::size_t cut = 0; cut <= n; ++cut)
+    checkRun(s, {cut}, false, "cut at " + std::to_string(cut));
+}
+
+TEST(SessionReplyStream, WritePositionQueryIsHiddenAndItsValueReportedBeforeTheClientsReady) {
+  Scenario s;
+  s.entries = {holding(request('Q')), capture()};
+  s.backend = cat({complete("INSERT 0 1"), ready('I'), rowDescription(), dataRow("0/3000060"),
+                   complete("SELECT 1"), ready('I')});
+  s.client =
+      cat({complete("INSERT 0 1"), msg('S', "pgsplit.write_lsn\0"s + "0/3000060\0"s), ready('I')});
+  s.events = {"cc INSERT 0 1", "lsn 0/3000060 I", "Z Q I"};
+  checkSplitsNoStops(s);
+}
+
+TEST(SessionReplyStream, WritePositionQueryAfterAnExtendedBatchWithANoticeBetween) {
+  Scenario s;
+  s.entries = {request('P'), request('B'), request('E'), holding(request('S')), capture()};
+  s.backend = cat({parseComplete(), bindComplete(), complete("UPDATE 2"), ready('I'), notice(),
+                   rowDescription(), dataRow("16/B374D848"), complete("SELECT 1"), ready('I')});
+  s.client = cat({parseComplete(), bindComplete(), complete("UPDATE 2"), notice(),
+                  msg('S', "pgsplit.write_lsn\0"s + "16/B374D848\0"s), ready('I')});
+  s.events = {"cc UPDATE 2", "lsn 16/B374D848 I", "Z S I"};
+  checkSplitsNoStops(s);
+}
+
+TEST(SessionReplyStream, AFailedPositionQueryReportsNothingAndKeepsTheClientsStatus) {
+  // The client's unit left a failed transaction: the position query is refused too.
+  Scenario s;
+  s.entries = {holding(request('Q')), capture()};
+  s.backend = cat({error("22012"), ready('E'), error("25P02"), ready('E')});
+  s.client = cat({error("22012"), ready('E')});
+  s.events = {"err Q 22012", "lsn  E", "Z Q E failed"};
+  checkSplitsNoStops(s);
+}
+
+TEST(SessionReplyStream, TheHeldReadyIsWhereTheScanStops) {
+  Scenario s;
+  s.entries = {holding(request('Q')), capture(), request('Q', "next")};
+  s.backend = cat({complete("INSERT 0 1"), ready('I'), rowDescription(), dataRow("0/10"),
+                   complete("SELECT 1"), ready('I'), complete("SELECT 0"), ready('I')});
+  ReplyStream rs;
+  Recorder rec;
+  rec.stopAtEveryReady = true;
+  pushAll(rs, s.entries);
+  const Fed f = feed(rs, rec, s.backend, {});
+  const std::size_t firstEnd = cat({complete("INSERT 0 1"), ready('I'), rowDescription(),
+                                    dataRow("0/10"), complete("SELECT 1"), ready('I')})
+                                   .size();
+  EXPECT_EQ(f.stops, (std::vector<std::size_t>{firstEnd, s.backend.size()}));
+  EXPECT_EQ(rec.events, (std::vector<std::string>{"cc INSERT 0 1", "lsn 0/10 I", "Z Q I",
+                                                  "cc SELECT 0", "Z Q/next I"}));
 }
 
 }  // namespace

@@ -106,6 +106,9 @@ struct ConsistencyConfig {
   std::uint32_t windowMs = 1000;         // `window` mode: reads stay on the primary this long
   std::uint64_t maxReplicaLagBytes = 0;  // 0 = unlimited
   std::uint32_t maxReplicaLagMs = 0;     // 0 = unlimited
+  // After a unit that wrote, ask the primary for its WAL position (in the same write) and report
+  // it as ParameterStatus pgsplit.write_lsn; it also settles `lsn` read-your-writes at once.
+  bool reportWriteLsn = true;
 };
 
 struct Config {

@@ -103,6 +103,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   void noteStartupParameter(std::string_view name, std::string_view value);
   // A lone DEALLOCATE of a statement pgsplit manages: answered here. False: not that.
   Task<bool> answerDeallocate(std::string_view text);
+  // SET/RESET/SHOW of pgsplit.min_lsn / pgsplit.write_lsn: answered here. False: not that.
+  Task<bool> answerPgsplitCommand(std::string_view text);
   void noteEffectList(const std::vector<sql::SessionEffect>& effects);
   // Every message of the unit is pgsplit's to answer (Close of managed statements + Sync).
   bool answerableLocally() const;
@@ -249,6 +251,22 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool txnWrote_ = false;  // the open transaction wrote: its end counts as the write
   routing::Clock::time_point lastWriteAt_{};
   std::uint64_t requiredLsn_ = 0;
+  // Across connections: after a unit that wrote on the primary, pgsplit asks the primary for its
+  // WAL insert position in the same write (see ReplyStream's capturesLsn) and reports it to the
+  // client as ParameterStatus pgsplit.write_lsn before the unit's ReadyForQuery; a client that
+  // sets pgsplit.min_lsn to such a position reads only from nodes that have replayed it.
+  bool captureLsn_ = false;        // the unit being sent gets the position query
+  bool unitMayCopy_ = false;       // the unit's text mentions COPY: no query may follow it
+  std::uint64_t capturedLsn_ = 0;  // the position after the unit whose ReadyForQuery is next
+  std::uint64_t reportedLsn_ = 0;  // the last pgsplit.write_lsn the client was told
+  std::uint64_t minLsnFloor_ = 0;  // pgsplit.min_lsn
+  bool badMinLsn_ = false;         // the startup packet's pgsplit.min_lsn was not an LSN
+  std::string badMinLsnValue_;
+  void lsnCaptured(std::string_view lsn, char status, std::string& out) override;
+  // Whether the unit about to go to `target` gets the position query (see captureLsn_).
+  bool wantsWriteLsn(const backend::BackendConnection& target, bool endsWithSync) const;
+  // Appends the position query after the unit rendered into wire_ (or batch_, copied).
+  void appendWriteLsnQuery(bool rewritten);
   void noteWriteTarget(const sql::Classification& cls, const backend::BackendConnection& target);
   void applyReadYourWrites(routing::SessionView& view, const routing::NodeSnapshot& snap);
   bool pinned_ = false;

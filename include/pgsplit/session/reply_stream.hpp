@@ -25,6 +25,12 @@ struct PendingReply {
   bool errorAsNotice = false;   // (pgsplit's own) an error reaches the client as a notice
   bool carriesEffects = false;  // (Sync/Query) its unit's session effects wait in the session
   bool replaceError = false;    // its (certain) ErrorResponse is replaced by payload
+  // (client Sync/Query) its ReadyForQuery waits for the next entry, a capturesLsn Query, and goes
+  // to the client after that query's answer (see ReplyListener::lsnCaptured).
+  bool holdsReady = false;
+  // (pgsplit's own Query, after a unit that wrote) SELECT pg_current_wal_insert_lsn(): its rows
+  // are read, not relayed; its ReadyForQuery releases the held one.
+  bool capturesLsn = false;
   // Not sent: pgsplit answers it itself, in order: '1' ParseComplete, '3' CloseComplete, or 'E'
   // (payload is the whole ErrorResponse).
   char synthetic = 0;
@@ -48,6 +54,14 @@ class ReplyListener {
   virtual void copyInStarted(bool syncQueued) = 0;
   // Every ErrorResponse for a request (body complete), before it is relayed.
   virtual void errorResponse(std::string_view body, const PendingReply& entry) = 0;
+  // A capturesLsn query answered: lsn is its value ("" if it failed), status the held
+  // ReadyForQuery's. Whatever is appended to out reaches the client just before that
+  // ReadyForQuery (a ParameterStatus); readyForQuery() for the held entry follows.
+  virtual void lsnCaptured(std::string_view lsn, char status, std::string& out) {
+    (void)lsn;
+    (void)status;
+    (void)out;
+  }
 
  protected:
   ~ReplyListener() = default;
@@ -133,11 +147,15 @@ class ReplyStream {
   void reset();
   // Forgets the first Sync still expected (the server will never answer it). True if found.
   bool dropQueuedSync();
+  // The last request pushed (a client Sync or Query) holds its ReadyForQuery for a capturesLsn
+  // query pushed next. False if the last request is not one.
+  bool holdLastReady();
 
  private:
   enum class Action : std::uint8_t { Forward, Drop, AsNotice, Replace, Confused };
   Action decide(char type, std::string_view body, bool whole, ReplyListener& l, bool& stop);
   bool headIsSynthetic() { return !queue_.empty() && queue_.front().synthetic != 0; }
+  bool capturing() { return !queue_.empty() && queue_.front().capturesLsn; }
   void emitSynthetic(std::string& out, ReplyListener& l);
   // An error ended an extended-protocol request: it and everything up to the Sync get no reply.
   void skipToSync(ReplyListener& l);
@@ -150,6 +168,12 @@ class ReplyStream {
   bool failed_ = false;        // an error since the last ReadyForQuery
   bool skipping_ = false;      // the backend discards requests until the next Sync we send
   std::string replacement_;    // what Action::Replace puts in place of the server's message
+  // A client's ReadyForQuery held for the capturesLsn query that follows it.
+  PendingReply held_;
+  bool holding_ = false;
+  char heldStatus_ = 'I';
+  bool heldFailed_ = false;
+  std::string captured_;  // the capturesLsn query's value
 };
 
 }  // namespace pgsplit::session
