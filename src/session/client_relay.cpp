@@ -70,7 +70,7 @@ void ClientSession::attach(BackendConnection::Ptr conn) {
   replies_.reset();
   carry_ = 0;
   active_ = std::move(conn);
-  relaySignal_.cancel();
+  relaySignal_.notify();
 }
 
 bool ClientSession::releasable(char status) const {
@@ -78,8 +78,8 @@ bool ClientSession::releasable(char status) const {
 }
 
 void ClientSession::wake() {
-  relaySignal_.cancel();
-  clientSignal_.cancel();
+  relaySignal_.notify();
+  clientSignal_.notify();
 }
 
 void ClientSession::releaseAll() {
@@ -100,9 +100,7 @@ Task<void> ClientSession::relay(std::shared_ptr<ClientSession> self) {
   while (self->state_ != State::Closed) {
     auto conn = self->active_;
     if (!conn) {
-      self->relaySignal_.expires_at(asio::steady_timer::time_point::max());
-      error_code ec;
-      co_await self->relaySignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await self->relaySignal_.wait();
       continue;
     }
     if (!co_await self->relayOnce(std::move(conn))) {
@@ -111,7 +109,7 @@ Task<void> ClientSession::relay(std::shared_ptr<ClientSession> self) {
     }
   }
   self->relayRunning_ = false;
-  self->clientSignal_.cancel();
+  self->clientSignal_.notify();
 }
 
 // One read from the active backend, matched to the requests and forwarded in bulk. False: the
@@ -202,7 +200,7 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     carry_ = chunk.size() - result.consumed;
     if (carry_ > 0) std::memmove(buf.data(), buf.data() + result.consumed, carry_);
   }
-  clientSignal_.cancel();
+  clientSignal_.notify();
   co_return ok;
 }
 
@@ -376,7 +374,7 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
     std::string bytes = std::move(scratch_);
     pendingSyncs_ = 0;
     retrying_ = false;
-    clientSignal_.cancel();
+    clientSignal_.notify();
     co_await writeClient(bytes);
     co_return;
   }
@@ -387,7 +385,7 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(retry_.batch);
   const bool sent = co_await transmit(target, out);
   retrying_ = false;
-  clientSignal_.cancel();
+  clientSignal_.notify();
   if (sent) co_await writeSynthetic(target);
 }
 
@@ -396,9 +394,7 @@ Task<bool> ClientSession::writeClient(std::string_view bytes) {
   // own answers must never overtake each other.
   const std::uint64_t ticket = nextWriteTicket_++;
   while (servingWriteTicket_ != ticket) {
-    writeSignal_.expires_at(asio::steady_timer::time_point::max());
-    error_code ec;
-    co_await writeSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await writeSignal_.wait();
   }
   error_code ec;
   if (socket_.is_open())
@@ -407,7 +403,7 @@ Task<bool> ClientSession::writeClient(std::string_view bytes) {
   else
     ec = asio::error::not_connected;
   ++servingWriteTicket_;
-  writeSignal_.cancel();
+  writeSignal_.notify();
   co_return !ec;
 }
 

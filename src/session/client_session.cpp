@@ -55,9 +55,7 @@ Task<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
   self->wake();
   // Let the relay see the closed sockets and finish before the session goes.
   while (self->relayRunning_) {
-    self->clientSignal_.expires_at(asio::steady_timer::time_point::max());
-    error_code ec;
-    co_await self->clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await self->clientSignal_.wait();
   }
 }
 
@@ -66,7 +64,7 @@ Task<void> ClientSession::queryLoop() {
   for (;;) {
     // Handle every whole message already buffered.
     for (;;) {
-      std::string_view pending = std::string_view(in_).substr(inStart_);
+      std::string_view pending = in_.view(inStart_);
       FrameResult r = readFrame(pending, maxMessage);
       if (r.status == FrameStatus::NeedMore) {
         if (r.needed > 0 && in_.capacity() < r.needed) in_.reserve(inStart_ + r.needed);
@@ -88,18 +86,18 @@ Task<void> ClientSession::queryLoop() {
     if (inStart_ == in_.size()) {
       in_.clear();
       inStart_ = 0;
-      if (in_.capacity() > (1u << 20)) in_.shrink_to_fit();  // a big message passed; give it back
+      if (in_.capacity() > (1u << 20)) in_.shrink(16384);  // a big message passed; give it back
     } else if (inStart_ > 0) {
-      in_.erase(0, inStart_);
+      in_.consume(inStart_);
       inStart_ = 0;
     }
-    std::size_t old = in_.size();
-    std::size_t want = std::max<std::size_t>(16384, in_.capacity() - old);
-    in_.resize(old + want);
+    // Room without zeroing it (the read fills what it uses).
+    const std::size_t want = std::max<std::size_t>(16384, in_.capacity() - in_.size());
+    char* room = in_.prepare(want);
     error_code ec;
-    std::size_t n = co_await socket_.async_read_some(asio::buffer(in_.data() + old, want),
+    std::size_t n = co_await socket_.async_read_some(asio::buffer(room, want),
                                                      asio::redirect_error(asio::use_awaitable, ec));
-    in_.resize(old + n);
+    in_.commit(n);
     if (ec) co_return;
   }
 }
@@ -253,9 +251,7 @@ void ClientSession::applyReadYourWrites(routing::SessionView& view,
 // and the next routing decision sees the transaction state the backend reported.
 Task<void> ClientSession::waitUntilSettled() {
   while ((pendingSyncs_ > 0 || relayFlushing_ || retrying_) && relayRunning_) {
-    clientSignal_.expires_at(asio::steady_timer::time_point::max());
-    error_code ec;
-    co_await clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await clientSignal_.wait();
   }
 }
 
@@ -270,9 +266,7 @@ Task<bool> ClientSession::answerLocally(ErrorSpec error) {
 
 Task<bool> ClientSession::submitUnit(bool endsWithSync) {
   while (retrying_ && relayRunning_) {  // the relay is sending a unit again: it goes first
-    clientSignal_.expires_at(asio::steady_timer::time_point::max());
-    error_code ec;
-    co_await clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await clientSignal_.wait();
   }
   sql::Classification cls = batchClass_;
   const bool hasStatement = batchHasStatement_;

@@ -23,12 +23,7 @@ constexpr std::string_view kPositionQuery = "SELECT pg_current_wal_insert_lsn()"
 // A COPY ... FROM STDIN puts the server in copy mode: a query sent behind it would be read as
 // copy data. Any mention of "copy" (case-insensitive) in the unit's bytes is enough to hold back.
 bool mentionsCopy(std::string_view bytes) {
-  for (std::size_t i = 0; i + 4 <= bytes.size(); ++i) {
-    if ((bytes[i] | 0x20) == 'c' && (bytes[i + 1] | 0x20) == 'o' && (bytes[i + 2] | 0x20) == 'p' &&
-        (bytes[i + 3] | 0x20) == 'y')
-      return true;
-  }
-  return false;
+  return sql::containsIgnoreAsciiCase(bytes, "copy");
 }
 
 }  // namespace

@@ -52,10 +52,7 @@ std::optional<std::string> plainString(std::string_view token) {
 }  // namespace
 
 bool mentionsPgsplitParameter(std::string_view text) {
-  for (std::size_t i = 0; i + 8 <= text.size(); ++i) {
-    if (text[i + 7] == '.' && equalsIgnoreAsciiCase(text.substr(i, 7), "pgsplit")) return true;
-  }
-  return false;
+  return containsIgnoreAsciiCase(text, "pgsplit.");
 }
 
 std::optional<PgsplitCommand> parsePgsplitCommand(std::string_view text) {

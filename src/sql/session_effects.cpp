@@ -168,12 +168,7 @@ std::vector<SessionEffect> sessionEffects(std::string_view text) {
 }
 
 bool mentionsDiscardOrDeallocate(std::string_view text) {
-  auto has = [&](std::string_view word) {
-    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
-      if (equalsIgnoreAsciiCase(text.substr(i, word.size()), word)) return true;
-    return false;
-  };
-  return has("discard") || has("deallocate");
+  return containsIgnoreAsciiCase(text, "discard") || containsIgnoreAsciiCase(text, "deallocate");
 }
 
 std::string startupSettingSql(std::string_view name, std::string_view value) {

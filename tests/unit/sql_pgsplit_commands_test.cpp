@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pgsplit/sql/lexer.hpp"
+
 namespace pgsplit::sql {
 namespace {
 
@@ -44,6 +46,24 @@ TEST(PgsplitCommands, MentionIsACheapPrefilter) {
   EXPECT_TRUE(mentionsPgsplitParameter("set PGSPLIT.min_lsn = '0/1'"));
   EXPECT_FALSE(mentionsPgsplitParameter("SELECT 1"));
   EXPECT_FALSE(mentionsPgsplitParameter("pgsplit"));
+}
+
+}  // namespace
+}  // namespace pgsplit::sql
+
+namespace pgsplit::sql {
+namespace {
+
+TEST(ContainsIgnoreAsciiCase, FindsWordsInAnyCaseOnly) {
+  EXPECT_TRUE(containsIgnoreAsciiCase("DEALLOCATE x", "deallocate"));
+  EXPECT_TRUE(containsIgnoreAsciiCase("x; DisCard ALL", "discard"));
+  EXPECT_TRUE(containsIgnoreAsciiCase("ddiscard", "discard"));
+  EXPECT_FALSE(containsIgnoreAsciiCase("discar", "discard"));
+  EXPECT_FALSE(containsIgnoreAsciiCase("SELECT 1", "copy"));
+  EXPECT_TRUE(containsIgnoreAsciiCase("\\COPY t", "copy"));
+  EXPECT_FALSE(containsIgnoreAsciiCase("C@PY", "copy"));  // '@' is not 'o'
+  EXPECT_TRUE(containsIgnoreAsciiCase("", ""));
+  EXPECT_FALSE(containsIgnoreAsciiCase("", "x"));
 }
 
 }  // namespace

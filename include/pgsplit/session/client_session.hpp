@@ -16,7 +16,9 @@
 #include "pgsplit/backend/backend_connection.hpp"
 #include "pgsplit/protocol/frame.hpp"
 #include "pgsplit/protocol/writer.hpp"
+#include "pgsplit/session/read_buffer.hpp"
 #include "pgsplit/session/reply_stream.hpp"
+#include "pgsplit/session/signal.hpp"
 #include "pgsplit/session/runtime.hpp"
 #include "pgsplit/session/statement_cache.hpp"
 #include "pgsplit/sql/classifier.hpp"
@@ -171,7 +173,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool counted_ = false;
 
   // Client input: bytes read but not yet consumed start at inStart_.
-  std::string in_;
+  ReadBuffer in_;
   std::size_t inStart_ = 0;
 
   // The unit of work being formed: raw client messages to forward, and what they are.
@@ -274,9 +276,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool sessionMode_ = false;
 
   // Wake-up signals between the two coroutines (a timer cancelled = an event).
-  asio::steady_timer clientSignal_;  // the relay settled or the session ends
-  asio::steady_timer relaySignal_;   // a backend was attached or the session ends
-  asio::steady_timer writeSignal_;   // a client write finished
+  Signal clientSignal_;  // the relay settled or the session ends
+  Signal relaySignal_;   // a backend was attached or the session ends
+  Signal writeSignal_;   // a client write finished
   std::uint64_t nextWriteTicket_ = 0;
   std::uint64_t servingWriteTicket_ = 0;
   // A write to the client is under way or waiting its turn.
