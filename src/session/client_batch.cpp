@@ -105,7 +105,7 @@ void ClientSession::noteEffectList(const std::vector<sql::SessionEffect>& effect
 }
 
 std::size_t ClientSession::noteEffects(std::string_view text, const sql::Classification& c) {
-  if (!c.setsSessionState && !sql::mentionsDiscardOrDeallocate(text)) return 0;
+  if (!c.setsSessionState && !sql::mentionsSessionControl(text)) return 0;
   auto effects = sql::sessionEffects(text);
   noteEffectList(effects);
   return static_cast<std::size_t>(std::count_if(effects.begin(), effects.end(), [](const auto& e) {
@@ -130,7 +130,7 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
   if (parse->statement.empty()) {
     unnamedStatement_ = worker_.classifier().classify(parse->query, database_, user_);
     unnamedEffects_.clear();
-    if (unnamedStatement_.setsSessionState || sql::mentionsDiscardOrDeallocate(parse->query))
+    if (unnamedStatement_.setsSessionState || sql::mentionsSessionControl(parse->query))
       unnamedEffects_ = sql::sessionEffects(parse->query);
     unnamedBody_.assign(frame.body.substr(1));  // (the unnamed statement's name is "")
     unnamedValid_ = true;
@@ -576,6 +576,12 @@ void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
       case EffectKind::DeallocateAll:
       case EffectKind::Deallocate:
       case EffectKind::Unsupported:
+      case EffectKind::Savepoint:
+      case EffectKind::Release:
+      case EffectKind::RollbackTo:
+      case EffectKind::Commit:
+      case EffectKind::Rollback:
+      case EffectKind::None:
         break;
     }
   }

@@ -136,7 +136,7 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
       co_await writeClientError({"FATAL", "08P01", "invalid Query message"}, true);
       co_return false;
     }
-    if (batchOps_.empty() && sql::mentionsDiscardOrDeallocate(*text) &&
+    if (batchOps_.empty() && sql::mentionsSessionControl(*text) &&
         co_await answerDeallocate(*text))
       co_return true;
     // A Query ends any extended batch left open without Sync, and drops the unnamed statement.
