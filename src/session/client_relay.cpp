@@ -281,7 +281,7 @@ void ClientSession::statementFailed(const PendingReply& entry) {
   }
 }
 
-void ClientSession::commandComplete(std::string_view tag) {
+void ClientSession::commandComplete(std::string_view tag, const PendingReply&) {
   if (tag.starts_with("ROLLBACK")) {
     txnTainted_ = true;  // (ROLLBACK TO SAVEPOINT too: which SETs survive is not tracked)
     return;

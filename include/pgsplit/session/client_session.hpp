@@ -137,9 +137,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   // ReplyListener: what the active backend's replies mean for the session.
   bool readyForQuery(const PendingReply& entry, char status, bool failed) override;
   void statementFailed(const PendingReply& entry) override;
-  void commandComplete(std::string_view tag) override;
+  void commandComplete(std::string_view tag, const PendingReply& entry) override;
   void copyInStarted(bool syncQueued) override;
   void errorResponse(std::string_view body, const PendingReply& entry) override;
+  bool parameterStatus(std::string_view, const PendingReply&, std::string&) override {
+    return false;
+  }
 
   // --- writing to the client: one write at a time ---
   Task<bool> writeClient(std::string_view bytes);
