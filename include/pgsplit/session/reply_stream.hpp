@@ -21,10 +21,9 @@ struct PendingReply {
   // The frontend message: 'P' Parse, 'B' Bind, 'D' Describe, 'E' Execute, 'C' Close, 'S' Sync,
   // 'Q' Query, 'F' FunctionCall.
   char request = 0;
-  bool forClient = true;        // false: pgsplit's own request; its replies are dropped
-  bool errorAsNotice = false;   // (pgsplit's own) an error reaches the client as a notice
-  bool replaceError = false;    // its (certain) ErrorResponse is replaced by payload
-  bool carriesEffects = false;  // (Sync/Query) its unit's session effects wait in the session
+  bool forClient = true;       // false: pgsplit's own request; its replies are dropped
+  bool errorAsNotice = false;  // (pgsplit's own) an error reaches the client as a notice
+  bool replaceError = false;   // its (certain) ErrorResponse is replaced by payload
   // Not sent: pgsplit answers it itself, in order: '1' ParseComplete, '3' CloseComplete, 'C'
   // CommandComplete or 'E' ErrorResponse (payload is the whole message for 'C' and 'E').
   char synthetic = 0;
