@@ -233,11 +233,25 @@ bool ClientSession::noteExecute(const Frame& frame, std::string_view raw) {
     addOp(client::Execute, raw);
     return true;
   }
-  const auto [begin, end] = noteEffectList(it->second.effects, true);
+  const std::vector<sql::SessionEffect> effects = it->second.effects;
+  // DEALLOCATE of a statement pgsplit manages: the server knows it under another name, so the
+  // answer is pgsplit's, as for a simple Query. Only with its Bind in this batch, where an
+  // error before it makes the server skip both (an aborted transaction fails the Bind).
+  char answer = 0;
+  if (effects.size() == 1 && effects[0].kind == EffectKind::Deallocate &&
+      !effects[0].name.empty() && it->second.unit == unitSeq_) {
+    if (statements_.count(effects[0].name))
+      answer = 'C';
+    else if (effects[0].name.starts_with("pgsplit_"))
+      answer = 'E';  // one of pgsplit's own names: not the client's to drop
+  }
+  const auto [begin, end] = noteEffectList(effects, answer == 0);
   addOp(client::Execute, raw);
   BatchOp& op = batchOps_.back();
+  op.answer = answer;
   op.effectsBegin = begin;
   op.effectsEnd = end;
+  if (answer) batchNeedsRender_ = true;
   return true;
 }
 
@@ -380,7 +394,7 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
   bool copy = !wire_.empty();
   bool unnamedHere = false;  // a Parse "" earlier in this batch provides it
   for (const auto& op : ops) {
-    copy = copy || op.statement || op.duplicate || op.reservedClose;
+    copy = copy || op.statement || op.duplicate || op.reservedClose || op.answer;
     if (op.usesUnnamed && !unnamedHere && needsUnnamed(target)) copy = true;
     unnamedHere = unnamedHere || op.parsesUnnamed;
   }
@@ -424,6 +438,19 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
     if (op.reservedClose) {
       e.synthetic = '3';  // a Close of pgsplit's own names: nothing of the client's to close
       pushReply(std::move(e));
+      continue;
+    }
+    if (op.answer == 'C') {
+      e.synthetic = 'C';
+      MessageWriter(e.payload).begin(server::CommandComplete).cstr("DEALLOCATE").end();
+      pushReply(std::move(e));
+      continue;
+    }
+    if (op.answer == 'E') {
+      const EffectLedger::Record* r = ledger_.find(op.effectsBegin);
+      const std::string name = r ? r->effect.name : std::string();
+      sendFailure(std::move(e),
+                  {"ERROR", "26000", "prepared statement \"" + name + "\" does not exist"});
       continue;
     }
     if (!op.statement) {

@@ -156,6 +156,47 @@ TEST(SessionFidelity, FailedDeallocateInAPipelineKeepsTheStatementForLaterUnits)
   });
 }
 
+// --- (b) DEALLOCATE through the extended protocol ---
+
+TEST(SessionFidelity, ExtendedProtocolDeallocateOfAPreparedStatement) {
+  expectSameAsPostgres([](Transcript& t) {
+    t.prepare("s", "SELECT 41");
+    t.execute("s");
+    t.extended("DEALLOCATE s");
+    t.execute("s");  // 26000: gone
+    t.prepare("s", "SELECT 42");
+    t.execute("s");
+    t.extended("DEALLOCATE PREPARE s");
+    t.extended("DEALLOCATE s");          // 26000
+    t.extended("DEALLOCATE pgsplit_1");  // 26000: not the client's
+    // psycopg 3 evicts its prepared statements this way, inside pipelines.
+    t.prepare("p1", "SELECT 43");
+    t.prepare("p2", "SELECT 44");
+    t.pipeline(
+        "deallocate among other statements",
+        [](PGconn* c) {
+          PQsendQueryParams(c, "SELECT 45", 0, nullptr, nullptr, nullptr, nullptr, 0);
+          PQsendQueryParams(c, "DEALLOCATE p1", 0, nullptr, nullptr, nullptr, nullptr, 0);
+          PQsendQueryPrepared(c, "p2", 0, nullptr, nullptr, nullptr, 0);
+          PQpipelineSync(c);
+          PQsendQueryPrepared(c, "p1", 0, nullptr, nullptr, nullptr, 0);  // 26000
+          PQpipelineSync(c);
+          // An error first: the DEALLOCATE is skipped, p2 stays.
+          PQsendQueryParams(c, "SELECT 1/0", 0, nullptr, nullptr, nullptr, nullptr, 0);
+          PQsendQueryParams(c, "DEALLOCATE p2", 0, nullptr, nullptr, nullptr, nullptr, 0);
+          PQpipelineSync(c);
+          PQsendQueryPrepared(c, "p2", 0, nullptr, nullptr, nullptr, 0);
+          PQpipelineSync(c);
+        },
+        4);
+    t.query("BEGIN");
+    t.query("SELECT 1/0");
+    t.extended("DEALLOCATE p2");  // 25P02
+    t.query("ROLLBACK");
+    t.execute("p2");
+  });
+}
+
 // --- (c) a Parse that fails does not create its name ---
 
 TEST(SessionFidelity, FailedParseThenParseOfTheSameNameInOnePipeline) {

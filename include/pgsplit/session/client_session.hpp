@@ -83,6 +83,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
     bool usesUnnamed = false;    // Bind or Describe of the unnamed statement
     bool parsesUnnamed = false;  // Parse of the unnamed statement
     bool reservedClose = false;  // Close of a "pgsplit_" name: answered here
+    // An Execute pgsplit answers itself: 'C' a DEALLOCATE of a statement it manages, 'E' a
+    // DEALLOCATE of one of its own names (26000, as if it did not exist).
+    char answer = 0;
     std::uint32_t offset = 0;
     std::uint32_t size = 0;
     // The session effects of the statements it runs (EffectLedger sequence numbers).
