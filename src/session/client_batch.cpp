@@ -394,11 +394,16 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
   bool copy = !wire_.empty();
   bool unnamedHere = false;  // a Parse "" earlier in this batch provides it
   for (const auto& op : ops) {
-    copy = copy || op.statement || op.duplicate || op.reservedClose || op.answer;
+    copy =
+        copy || op.statement || op.duplicate || op.reservedClose || op.answer || op.restoresStartup;
+    // (startup values may be restored after it: rare, a copy is cheap then)
+    copy = copy || (op.effectsBegin != op.effectsEnd && !startupValues_.empty());
     if (op.usesUnnamed && !unnamedHere && needsUnnamed(target)) copy = true;
     unnamedHere = unnamedHere || op.parsesUnnamed;
   }
   unnamedHere = false;
+  std::string_view unnamedParse;  // the batch's latest Parse "", as the client sent it
+  bool unnamedTaken = false;      // ... replaced on the server since by pgsplit's own
   lastEndAccepted_ = true;
   auto& st = target.state();
   for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -453,12 +458,54 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
                   {"ERROR", "26000", "prepared statement \"" + name + "\" does not exist"});
       continue;
     }
+    if (op.restoresStartup) {
+      // A lone statement resetting startup parameters, sent as Parse/Bind/Execute so that
+      // pgsplit's restore of their startup values runs right after it, before its
+      // ReadyForQuery (and only if it ran: after an error the server skips to the Sync).
+      auto text = decodeQuery(bodyOf(raw));
+      MessageWriter(wire_).begin(client::Parse).cstr("").cstr(*text).i16(0).end();
+      MessageWriter(wire_).begin(client::Bind).cstr("").cstr("").i16(0).i16(0).i16(0).end();
+      MessageWriter(wire_).begin(client::Execute).cstr("").i32(0).end();
+      for (char own : {client::Parse, client::Bind}) {
+        PendingReply o;
+        o.request = own;
+        o.forClient = false;  // (an error still reaches the client)
+        pushReply(std::move(o));
+      }
+      PendingReply execute = e;
+      execute.request = client::Execute;
+      pushReply(std::move(execute));
+      restoreStartup(target, startupResets(op.effectsBegin, op.effectsEnd), op.effectsBegin,
+                     op.effectsEnd);
+      writeSync(wire_);
+      e.request = client::Sync;  // its ReadyForQuery is the Query's
+      e.effectsBegin = e.effectsEnd = 0;
+      if (!pushReply(std::move(e)) && endsUnitHere) lastEndAccepted_ = false;
+      st.unnamedOwner = 0;
+      continue;
+    }
     if (!op.statement) {
-      if (op.usesUnnamed && !unnamedHere) ensureUnnamed(target);
+      if (op.usesUnnamed) {
+        if (!unnamedHere) {
+          ensureUnnamed(target);
+        } else if (unnamedTaken) {
+          // pgsplit's restore used the unnamed statement: the client's comes back.
+          wire_.append(unnamedParse);
+          PendingReply o;
+          o.request = client::Parse;
+          o.forClient = false;
+          pushReply(std::move(o));
+          st.unnamedOwner = id_;
+          st.unnamedGeneration = unnamedGeneration_;
+          unnamedTaken = false;
+        }
+      }
       if (copy) wire_.append(raw);
       if (!pushReply(std::move(e)) && endsUnitHere) lastEndAccepted_ = false;
       if (op.parsesUnnamed) {
         unnamedHere = true;
+        unnamedParse = raw;
+        unnamedTaken = false;
         st.unnamedOwner = id_;
         st.unnamedGeneration = unnamedGeneration_;
       } else if (op.type == client::Query) {
@@ -466,6 +513,12 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
       } else if (op.type == client::Close && !op.usesUnnamed) {
         auto m = decodeCloseOrDescribe(bodyOf(raw));
         if (m && m->kind == 'S' && m->name.empty()) st.unnamedOwner = 0;
+      } else if (op.type == client::Execute && op.effectsBegin != op.effectsEnd) {
+        auto names = startupResets(op.effectsBegin, op.effectsEnd);
+        if (!names.empty()) {
+          restoreStartup(target, names, op.effectsBegin, op.effectsEnd);
+          unnamedTaken = true;
+        }
       }
       continue;
     }

@@ -171,6 +171,8 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
     BatchOp& op = batchOps_.back();
     op.effectsBegin = begin;
     op.effectsEnd = end;
+    // A lone RESET of startup parameters goes out so that their startup values follow it.
+    op.restoresStartup = c.statements == 1 && !startupResets(begin, end).empty();
     co_return co_await submitUnit(true);
   }
   if (type == client::Parse || type == client::Bind || type == client::Describe ||

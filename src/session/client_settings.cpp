@@ -37,6 +37,7 @@ void ClientSession::noteStartupParameter(std::string_view name, std::string_view
   }
   startupParameters_.emplace_back(name, value);
   startupSettings_[lower] = sql::startupSettingSql(lower, value);
+  startupValues_[lower] = value;
   settings_ = startupSettings_;
   settingsChanged();
 }
@@ -123,6 +124,13 @@ void ClientSession::resetAllSettings() {
 void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
                                  BackendConnection* conn) {
   backend::ServerState* st = conn ? &conn->state() : nullptr;
+  // A reset's text is set when pgsplit restored the startup values right after it
+  // (restoreStartup): the backend then holds them, not its own defaults.
+  auto restored = [&](const sql::SessionEffect& e) {
+    if (!st || e.text.empty()) return;
+    for (const auto& [name, sql] : startupSettings_)
+      if (e.kind != EffectKind::Reset || name == e.name) st->settings[name] = sql;
+  };
   for (auto& e : effects) {
     switch (e.kind) {
       case EffectKind::Set:
@@ -132,6 +140,7 @@ void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
       case EffectKind::Reset:
         setSetting(e.name, nullptr);
         if (st) st->settings.erase(e.name);
+        restored(e);
         break;
       case EffectKind::DiscardAll:
         // Temporary tables, LISTEN, session locks, SQL PREPAREs, the role: all gone with it.
@@ -143,6 +152,7 @@ void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
           st->settings.clear();
           st->syncedSession = 0;
         }
+        restored(e);
         break;
       case EffectKind::ResetAll:
         resetAllSettings();
@@ -153,6 +163,7 @@ void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
               kept[name] = it->second;
           st->settings = std::move(kept);
         }
+        restored(e);
         break;
       case EffectKind::DeallocateAll:
       case EffectKind::Deallocate:
@@ -167,6 +178,76 @@ void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
     }
   }
   settingsChanged();
+}
+
+std::vector<std::string> ClientSession::startupResets(std::uint64_t begin,
+                                                      std::uint64_t end) const {
+  std::vector<std::string> names;
+  if (startupValues_.empty()) return names;
+  for (std::uint64_t seq = begin; seq < end; ++seq) {
+    const EffectLedger::Record* r = ledger_.find(seq);
+    if (!r) continue;
+    const EffectKind k = r->effect.kind;
+    if (k == EffectKind::ResetAll || k == EffectKind::DiscardAll) {
+      names.clear();
+      for (const auto& [name, value] : startupValues_)
+        names.push_back(name);
+      return names;
+    }
+    if (k == EffectKind::Reset && startupValues_.count(r->effect.name) &&
+        std::find(names.begin(), names.end(), r->effect.name) == names.end())
+      names.push_back(r->effect.name);
+  }
+  return names;
+}
+
+void ClientSession::restoreStartup(BackendConnection& target, const std::vector<std::string>& names,
+                                   std::uint64_t begin, std::uint64_t end) {
+  // PostgreSQL's RESET goes back to the session's default, which for the client is what its
+  // startup packet said; a pooled backend's default is its own. Its Parse/Bind/Execute follow
+  // the client's statement in the same write; the server skips them if that failed.
+  std::vector<std::pair<std::string, std::string>> values;
+  for (const auto& name : names)
+    if (auto it = startupValues_.find(name); it != startupValues_.end())
+      values.emplace_back(name, it->second);
+  MessageWriter(wire_)
+      .begin(client::Parse)
+      .cstr("")
+      .cstr(sql::startupRestoreSql(values))
+      .i16(0)
+      .end();
+  MessageWriter(wire_).begin(client::Bind).cstr("").cstr("").i16(0).i16(0).i16(0).end();
+  MessageWriter(wire_).begin(client::Execute).cstr("").i32(0).end();
+  for (char request : {client::Parse, client::Bind, client::Execute}) {
+    PendingReply e;
+    e.request = request;
+    e.forClient = false;  // (an error still reaches the client: the batch stops there)
+    pushReply(std::move(e));
+  }
+  target.state().unnamedOwner = 0;
+  for (std::uint64_t seq = begin; seq < end; ++seq) {
+    EffectLedger::Record* r = ledger_.find(seq);
+    const EffectKind k = r ? r->effect.kind : EffectKind::None;
+    if (k == EffectKind::ResetAll || k == EffectKind::DiscardAll ||
+        (k == EffectKind::Reset && startupValues_.count(r->effect.name)))
+      r->effect.text = "restored";  // see applyEffects
+  }
+}
+
+bool ClientSession::parameterStatus(std::string_view body, const PendingReply& entry,
+                                    std::string& replacement) {
+  // After a RESET of a startup parameter the server reports its own default (or, when pgsplit
+  // restored it, the value as the server spells it): the client sees the value it connected
+  // with, as at login (welcome).
+  if (startupValues_.empty() || !ledger_.inFlight()) return false;
+  auto status = decodeParameterStatus(body);
+  if (!status) return false;
+  const std::string name = sql::asciiLowered(status->name);
+  auto it = startupValues_.find(name);
+  if (it == startupValues_.end() || !ledger_.lastResets(entry.unit, name)) return false;
+  replacement.clear();
+  writeParameterStatus(replacement, status->name, it->second);
+  return true;
 }
 
 void ClientSession::committed(std::vector<sql::SessionEffect>& effects) {

@@ -258,6 +258,17 @@ std::string startupSettingSql(std::string_view name, std::string_view value) {
   return sql;
 }
 
+std::string startupRestoreSql(const std::vector<std::pair<std::string, std::string>>& values) {
+  constexpr std::string_view kSelect = "SELECT ";
+  std::string sql(kSelect);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += std::string_view(startupSettingSql(values[i].first, values[i].second))
+               .substr(kSelect.size());
+  }
+  return sql;
+}
+
 bool plausibleParameterName(std::string_view name) {
   if (name.empty() || name.size() > 63 * 2 + 1) return false;
   for (char c : name) {

@@ -329,5 +329,100 @@ TEST(SessionFidelity, SettingsFollowSavepointsStatementByStatement) {
   });
 }
 
+// --- (e) RESET of a parameter given at startup goes back to the startup value ---
+
+TEST(SessionFidelity, ResetOfAStartupParameterIsTheStartupValue) {
+  const std::string startup =
+      "application_name=fidelity options='-c TimeZone=Asia/Tokyo -c work_mem=3MB'";
+  expectSameAsPostgres(
+      [](Transcript& t) {
+        t.parameter("TimeZone");
+        t.query("SET TimeZone = 'UTC'");
+        t.parameter("TimeZone");
+        t.query("RESET TimeZone");
+        t.parameter("TimeZone");
+        t.query("SHOW TimeZone");
+        t.query("SET application_name = 'other'");
+        t.extended("RESET application_name");
+        t.parameter("application_name");
+        t.query("SHOW application_name");
+        // Inside a transaction: the statements after it see the startup value at once.
+        t.query("SET work_mem = '5MB'");
+        t.query("BEGIN");
+        t.query("RESET work_mem");
+        t.query("SHOW work_mem");
+        t.query("SET TimeZone = 'UTC'");
+        t.query("RESET ALL");
+        t.query("SHOW TimeZone");
+        t.query("SHOW work_mem");
+        t.query("COMMIT");
+        t.parameter("TimeZone");
+        t.query("SHOW work_mem");
+        t.query("SET TimeZone TO DEFAULT");
+        t.parameter("TimeZone");
+        t.query("SET TimeZone = 'UTC'");
+        t.extended("SET TIME ZONE DEFAULT");
+        t.parameter("TimeZone");
+        t.query("SHOW TimeZone");
+        // A RESET that does not run changes nothing.
+        t.query("SET TimeZone = 'UTC'");
+        t.query("SELECT 1/0; RESET TimeZone");
+        t.parameter("TimeZone");
+        t.query("SHOW TimeZone");
+        t.query("DISCARD ALL");
+        t.parameter("TimeZone");
+        t.query("SHOW TimeZone");
+        t.query("SHOW application_name");
+      },
+      startup);
+}
+
+// The startup value is restored right after the RESET, inside the client's batch, and the
+// client's unnamed statement (which pgsplit's restore used) is still the client's afterwards.
+TEST(SessionFidelity, ResetOfAStartupParameterInsideAnExtendedBatch) {
+  const Cluster& cl = Cluster::get();
+  Pgsplit proxy;
+  std::string seen[2];
+  for (int direct = 1; direct >= 0; --direct) {
+    RawClient raw(direct ? cl.primaryPort : proxy.port());
+    ASSERT_EQ(raw.login("app", "app", "app", {{"TimeZone", "Asia/Tokyo"}}), "");
+    using protocol::MessageWriter;
+    std::string out;
+    protocol::writeQuery(out, "SET TimeZone = 'UTC'");
+    auto parse = [&out](const char* sql) {
+      MessageWriter(out).begin('P').cstr("").cstr(sql).i16(0).end();
+    };
+    auto bindExecute = [&out] {
+      MessageWriter(out).begin('B').cstr("").cstr("").i16(0).i16(0).i16(0).end();
+      MessageWriter(out).begin('E').cstr("").i32(0).end();
+    };
+    parse("RESET TimeZone");
+    bindExecute();
+    bindExecute();  // the same unnamed statement again
+    parse("SELECT current_setting('TimeZone')");
+    bindExecute();
+    protocol::writeSync(out);
+    raw.send(out);
+    std::string got;
+    for (int z = 0; z < 2;) {
+      auto [type, body] = raw.read(std::chrono::seconds(10));
+      if (type == 0) {
+        got += "<timeout>";
+        break;
+      }
+      got.push_back(type);
+      if (type == 'C' || type == 'S') got += "(" + body.substr(0, body.size() - 1) + ")";
+      if (type == 'D') got += "(" + body.substr(6) + ")";
+      if (type == 'E') got += "(" + sqlstateOf(body) + ")";
+      if (type == 'Z') ++z;
+    }
+    for (char& c : got)
+      if (c == '\0') c = '=';
+    seen[direct] = got;
+    std::cerr << (direct ? "PostgreSQL: " : "pgsplit:    ") << got << "\n";
+  }
+  EXPECT_EQ(seen[0], seen[1]);
+}
+
 }  // namespace
 }  // namespace pgsplit::test

@@ -508,6 +508,16 @@ TEST(SqlSessionEffects, StartupSettingSql) {
             "SELECT pg_catalog.set_config('myapp.tenant', E'42', false)");
 }
 
+TEST(SqlSessionEffects, StartupRestoreSqlIsOneStatement) {
+  EXPECT_EQ(startupRestoreSql({{"timezone", "Asia/Tokyo"}}),
+            "SELECT pg_catalog.set_config('timezone', E'Asia/Tokyo', false)");
+  const std::string sql = startupRestoreSql({{"timezone", "UTC"}, {"application_name", "a;'b"}});
+  EXPECT_EQ(sql,
+            "SELECT pg_catalog.set_config('timezone', E'UTC', false), "
+            "pg_catalog.set_config('application_name', E'a;''b', false)");
+  EXPECT_TRUE(sessionEffects(sql).empty());  // one SELECT, lexed whole
+}
+
 TEST(SqlSessionEffects, StartupSettingSqlIsOneStatementWithTheValueIntact) {
   // Whatever the value, the text lexes as one statement; the string holds the value back.
   std::mt19937 rng(11);

@@ -79,10 +79,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   // for the backend that runs the batch (render).
   struct BatchOp {
     char type = 0;
-    bool duplicate = false;      // a Parse of a name the client already uses: 42P05
-    bool usesUnnamed = false;    // Bind or Describe of the unnamed statement
-    bool parsesUnnamed = false;  // Parse of the unnamed statement
-    bool reservedClose = false;  // Close of a "pgsplit_" name: answered here
+    bool duplicate = false;        // a Parse of a name the client already uses: 42P05
+    bool usesUnnamed = false;      // Bind or Describe of the unnamed statement
+    bool parsesUnnamed = false;    // Parse of the unnamed statement
+    bool reservedClose = false;    // Close of a "pgsplit_" name: answered here
+    bool restoresStartup = false;  // a lone Query resetting startup parameters (see render)
     // An Execute pgsplit answers itself: 'C' a DEALLOCATE of a statement it manages, 'E' a
     // DEALLOCATE of one of its own names (26000, as if it did not exist).
     char answer = 0;
@@ -119,6 +120,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   // Statement name a Parse, Bind, Describe or Close names ("" for none or the unnamed one).
   static std::string_view statementNameOf(const protocol::Frame& frame);
   void closeUnit() { ++unitSeq_; }
+  // The startup parameters the statements [begin, end) reset; all: RESET ALL / DISCARD ALL.
+  std::vector<std::string> startupResets(std::uint64_t begin, std::uint64_t end) const;
+  // Appends (pgsplit's own Parse/Bind/Execute) the set_config of each startup value in names,
+  // right after the statement that reset them, and marks their records as followed.
+  void restoreStartup(backend::BackendConnection& target, const std::vector<std::string>& names,
+                      std::uint64_t begin, std::uint64_t end);
   // Every message of the unit is pgsplit's to answer (Close of managed statements + Sync).
   bool answerableLocally() const;
   void abandonBatch();
@@ -165,9 +172,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   void commandComplete(std::string_view tag, const PendingReply& entry) override;
   void copyInStarted(bool syncQueued) override;
   void errorResponse(std::string_view body, const PendingReply& entry) override;
-  bool parameterStatus(std::string_view, const PendingReply&, std::string&) override {
-    return false;
-  }
+  bool parameterStatus(std::string_view body, const PendingReply& entry,
+                       std::string& replacement) override;
   // EffectLedger::Listener: what the server's answers mean for the session's state.
   void notRun(EffectLedger::Record& record) override;
   void committed(std::vector<sql::SessionEffect>& effects) override;
@@ -241,8 +247,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   };
   std::unordered_map<std::string, BoundEffects, StringHash, std::equal_to<>> portalEffects_;
 
-  // Settings: from the startup packet (name -> set_config SQL), and in force now (name -> SQL).
+  // Settings: from the startup packet (name -> set_config SQL, and name -> the value as sent),
+  // and in force now (name -> SQL).
   std::map<std::string, std::string, std::less<>> startupSettings_;
+  std::map<std::string, std::string, std::less<>> startupValues_;
   std::map<std::string, std::string, std::less<>> settings_;
   std::uint64_t settingsVersion_ = 1;
   bool serializableDefault_ = false;  // default_transaction_isolation is serializable

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pgsplit::sql {
@@ -55,6 +56,10 @@ bool mentionsSessionControl(std::string_view text);
 // The SQL that gives parameter `name` the value `value` exactly as a startup packet would
 // (set_config takes the raw string; SET would re-quote list values such as search_path).
 std::string startupSettingSql(std::string_view name, std::string_view value);
+
+// One statement giving each parameter its startup value, as startupSettingSql does for one:
+// SELECT pg_catalog.set_config('a', E'1', false), pg_catalog.set_config('b', E'2', false).
+std::string startupRestoreSql(const std::vector<std::pair<std::string, std::string>>& values);
 
 // True if name is a plausible parameter name ([A-Za-z0-9_.] only): safe to put in SQL unquoted.
 bool plausibleParameterName(std::string_view name);
