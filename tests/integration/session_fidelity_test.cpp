@@ -77,10 +77,10 @@ class Transcript {
   std::string text_;
 };
 
-// Runs the scenario on the primary directly and through pgsplit (transaction pooling unless
-// options say otherwise); `conninfoExtra` is appended to both connection strings.
+// Runs the scenario on the primary directly, then through pgsplit in transaction and in session
+// pooling; `conninfoExtra` is appended to every connection string.
 void expectSameAsPostgres(const std::function<void(Transcript&)>& scenario,
-                          const std::string& conninfoExtra = "", PgsplitOptions options = {}) {
+                          const std::string& conninfoExtra = "") {
   const Cluster& cl = Cluster::get();
   std::string direct;
   {
@@ -88,10 +88,16 @@ void expectSameAsPostgres(const std::function<void(Transcript&)>& scenario,
     scenario(t);
     direct = t.text();
   }
-  Pgsplit proxy(options);
-  Transcript t(proxy.conninfo() + " " + conninfoExtra);
-  scenario(t);
-  EXPECT_EQ(t.text(), direct) << "PostgreSQL:\n" << direct << "\npgsplit:\n" << t.text();
+  for (const char* mode : {"transaction", "session"}) {
+    PgsplitOptions options;
+    options.poolMode = mode;
+    Pgsplit proxy(options);
+    Transcript t(proxy.conninfo() + " " + conninfoExtra);
+    scenario(t);
+    EXPECT_EQ(t.text(), direct) << mode << " pooling\nPostgreSQL:\n"
+                                << direct << "\npgsplit:\n"
+                                << t.text();
+  }
 }
 
 // --- (a) a DEALLOCATE / DISCARD ALL that fails forgets nothing ---
