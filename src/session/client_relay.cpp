@@ -228,25 +228,11 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
     return false;
   }
   copyIn_ = false;
-  if (entry.carriesEffects && !unitEffects_.empty()) {
-    auto& effects = unitEffects_.front();
-    txnEffects_.insert(txnEffects_.end(), std::make_move_iterator(effects.begin()),
-                       std::make_move_iterator(effects.end()));
-    unitEffects_.pop_front();
-  }
-  if (failed) txnTainted_ = true;
-  if (status == 'I') {
-    // The transaction (explicit or implicit) is over: its settings stand if it committed.
-    if (!txnEffects_.empty()) {
-      if (!txnTainted_) {
-        applyEffects(txnEffects_, conn);
-      } else if (conn) {
-        conn->state().settingsUnknown = true;  // rolled back, maybe partly: start clean
-      }
-      txnEffects_.clear();
-    }
-    txnTainted_ = false;
-  }
+  // The statements of the unit that ran are known now; at 'I' its transaction is over.
+  if (!ledger_.empty()) ledger_.unitEnded(entry.unit, status, failed, *this);
+  answeredUnit_ = entry.unit;
+  if (!namesInFlight_.empty())
+    std::erase_if(namesInFlight_, [this](const auto& kv) { return kv.second <= answeredUnit_; });
   if (pendingSyncs_ > 0) --pendingSyncs_;
   if (writeInFlight_ && pendingSyncs_ == 0 && !batchOpen_) {
     writeInFlight_ = false;
@@ -285,21 +271,11 @@ void ClientSession::statementFailed(const PendingReply& entry) {
   }
 }
 
-void ClientSession::commandComplete(std::string_view tag) {
-  if (tag.starts_with("ROLLBACK")) {
-    txnTainted_ = true;  // (ROLLBACK TO SAVEPOINT too: which SETs survive is not tracked)
-    return;
-  }
-  if (!active_) return;
-  // The server's word on statements that clear its state, however they were spelt.
-  auto& st = active_->state();
-  if (tag == "DISCARD ALL") {
-    st.prepared.clear();
-    st.settings.clear();
-    st.syncedSession = 0;
-  } else if (tag == "DEALLOCATE ALL") {
-    st.prepared.clear();
-  }
+void ClientSession::commandComplete(std::string_view tag, const PendingReply& entry) {
+  // The server's word that a statement ran (see EffectLedger). A COMMIT or ROLLBACK needs no
+  // record of its own to end a transaction that holds settings.
+  if (entry.effectsBegin != entry.effectsEnd || ledger_.inTransaction())
+    ledger_.commandComplete(tag, entry.effectsBegin, entry.effectsEnd, *this);
 }
 
 void ClientSession::copyInStarted(bool syncQueued) {
@@ -381,7 +357,7 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
   // The client's Sync is still counted in pendingSyncs_: the primary's ReadyForQuery answers it.
   wire_.clear();
   if (target->txnStatus() == 'I') syncSettings(*target);
-  const bool rewritten = renderBatch(*target, true, retry_.batch, retry_.ops, nullptr);
+  const bool rewritten = renderBatch(*target, true, retry_.batch, retry_.ops, retry_.unit);
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(retry_.batch);
   const bool sent = co_await transmit(target, out);
   retrying_ = false;

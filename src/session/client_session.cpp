@@ -2,6 +2,8 @@
 #include "pgsplit/session/client_session.hpp"
 #include "pgsplit/sql/pgsplit_commands.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "pgsplit/protocol/messages.hpp"
@@ -12,6 +14,20 @@ using namespace protocol;
 
 namespace {
 constexpr std::size_t kCopyFlushBytes = 64 * 1024;
+
+std::size_t settingStatements(const std::vector<sql::SessionEffect>& effects) {
+  return static_cast<std::size_t>(std::count_if(effects.begin(), effects.end(), [](const auto& e) {
+    return e.kind == sql::EffectKind::Set || e.kind == sql::EffectKind::Reset ||
+           e.kind == sql::EffectKind::ResetAll;
+  }));
+}
+
+bool forgetsStatements(const std::vector<sql::SessionEffect>& effects) {
+  return std::any_of(effects.begin(), effects.end(), [](const auto& e) {
+    return e.kind == sql::EffectKind::Deallocate || e.kind == sql::EffectKind::DeallocateAll ||
+           e.kind == sql::EffectKind::DiscardAll;
+  });
+}
 }  // namespace
 
 ClientSession::ClientSession(WorkerContext& worker, tcp::socket socket)
@@ -135,22 +151,36 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
       co_await writeClientError({"FATAL", "08P01", "invalid Query message"}, true);
       co_return false;
     }
-    if (batchOps_.empty() && sql::mentionsDiscardOrDeallocate(*text) &&
-        co_await answerDeallocate(*text))
+    if (batchOps_.empty() && sql::mentionsSessionControl(*text) && co_await answerDeallocate(*text))
       co_return true;
     if (batchOps_.empty() && sql::mentionsPgsplitParameter(*text) &&
         co_await answerPgsplitCommand(*text))
       co_return true;
-    // A Query ends any extended batch left open without Sync, and drops the unnamed statement.
+    // A Query ends any extended batch left open without Sync, and drops the unnamed statement
+    // and portal.
     unnamedValid_ = false;
+    if (!portalEffects_.empty()) portalEffects_.erase(std::string());
     sql::Classification c = worker_.classifier().classify(*text, database_, user_);
+    std::vector<sql::SessionEffect> effects;
+    if (c.setsSessionState || (!c.readOnly && sql::mentionsSessionControl(*text)))
+      effects = sql::sessionEffects(*text);
+    if (forgetsStatements(effects) && namesInDoubt()) co_await settleNames();
     noteStatement(c);
-    noteExecution(c, noteEffects(*text, c));
+    notePins(effects);
+    const auto [begin, end] = noteEffectList(effects, true);
+    noteExecution(c, settingStatements(effects));
     addOp(client::Query, raw);
+    BatchOp& op = batchOps_.back();
+    op.effectsBegin = begin;
+    op.effectsEnd = end;
+    // A lone RESET of startup parameters goes out so that their startup values follow it.
+    op.restoresStartup = c.statements == 1 && !startupResets(begin, end).empty();
     co_return co_await submitUnit(true);
   }
   if (type == client::Parse || type == client::Bind || type == client::Describe ||
       type == client::Close) {
+    // A statement a unit in flight creates, closes or deallocates: its answer decides.
+    if (!skipping && namesInDoubt() && nameInDoubt(statementNameOf(frame))) co_await settleNames();
     const bool ok = type == client::Parse  ? noteParse(frame, raw)
                     : type == client::Bind ? noteBind(frame, raw)
                                            : noteDescribeOrClose(frame, raw);
@@ -168,7 +198,18 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
     co_return true;
   }
   if (type == client::Execute) {
-    if (!skipping) addOp(client::Execute, raw);
+    if (!skipping && !portalEffects_.empty() && namesInDoubt()) {
+      // It runs a DEALLOCATE or DISCARD ALL: which names it drops depends on units in flight.
+      auto exec = decodeExecute(frame.body);
+      auto it = exec ? portalEffects_.find(exec->portal) : portalEffects_.end();
+      if (it != portalEffects_.end() && forgetsStatements(it->second.effects))
+        co_await settleNames();
+    }
+    if (!noteExecute(frame, raw)) {
+      co_await waitUntilSettled();
+      co_await writeClientError({"FATAL", "08P01", "invalid Execute message"}, true);
+      co_return false;
+    }
     co_return true;
   }
   if (type == client::Flush) {
@@ -209,6 +250,7 @@ Task<bool> ClientSession::handleSync(std::string_view raw) {
   if (skipUntilSync_) {
     skipUntilSync_ = false;
     clearBatch();
+    closeUnit();
     co_await waitUntilSettled();
     scratch_.clear();
     writeReadyForQuery(scratch_, active_ ? active_->txnStatus() : 'I');
@@ -314,6 +356,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
         scratch_.append("3\0\0\0\4", 5);
       writeReadyForQuery(scratch_, 'I');
       clearBatch();
+      closeUnit();
       std::string bytes = std::move(scratch_);
       co_return co_await writeClient(bytes);
     }
@@ -343,7 +386,10 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     }
     if (!target) {
       abandonBatch();
-      if (!endsWithSync) skipUntilSync_ = true;
+      if (endsWithSync)
+        closeUnit();
+      else
+        skipUntilSync_ = true;
       if (!co_await answerLocally(err)) co_return false;
       if (endsWithSync) {
         scratch_.clear();
@@ -394,18 +440,23 @@ Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool
     retry_.ops = batchOps_;
     retry_.cls = cls;
     retry_.node = static_cast<int>(target->nodeIndex());
+    retry_.unit = unitSeq_;
     retryWanted_ = false;
   }
   armed_ = armable;
   // An idle backend is brought in line with the client's settings first, in the same write.
   if (alone && target->txnStatus() == 'I') syncSettings(*target);
-  bool rewritten = renderBatch(*target, endsWithSync, batch_, batchOps_, &batchEffects_);
+  bool rewritten = renderBatch(*target, endsWithSync, batch_, batchOps_, unitSeq_);
   if (captureLsn_ && endsWithSync && lastEndAccepted_) {
     appendWriteLsnQuery(rewritten);
     rewritten = true;
   }
   captureLsn_ = false;
   if (endsWithSync && lastEndAccepted_) ++pendingSyncs_;
+  if (endsWithSync) {
+    if (!lastEndAccepted_) ledger_.abandon(unitSeq_, *this);  // the server skips it all
+    closeUnit();
+  }
   batchOpen_ = !endsWithSync;
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(batch_);
   const bool sent = co_await transmit(target, out);

@@ -66,6 +66,12 @@ void ReplyStream::emitSynthetic(std::string& out, ReplyListener& l) {
       skipToSync(l);
       continue;
     }
+    if (e.synthetic == 'C') {
+      out += e.payload;
+      const std::string_view msg = e.payload;
+      if (msg.size() > 6) l.commandComplete(msg.substr(5, msg.size() - 6), e);
+      continue;
+    }
     char msg[5] = {e.synthetic, 0, 0, 0, 4};
     out.append(msg, sizeof msg);
   }
@@ -146,8 +152,13 @@ ReplyStream::Action ReplyStream::decide(char type, std::string_view body, bool w
   }
   if (type == 'C') {
     if (head.forClient && whole && !body.empty())
-      l.commandComplete(body.substr(0, body.size() - 1));
+      l.commandComplete(body.substr(0, body.size() - 1), head);
     popTerminated('E');
+    return mine;
+  }
+  if (type == 'S') {
+    if (head.forClient && whole && l.parameterStatus(body, head, replacement_))
+      return Action::Replace;
     return mine;
   }
   if (type == '1' || type == '2' || type == '3') {
@@ -211,7 +222,8 @@ ReplyStream::Result ReplyStream::process(std::string_view chunk, std::string& ou
     }
     const std::size_t total = std::size_t{1} + len;
     const bool whole = n - pos >= total;
-    const bool wantBody = type == 'Z' || type == 'E' || type == 'C' || (type == 'D' && capturing());
+    const bool wantBody =
+        type == 'Z' || type == 'E' || type == 'C' || type == 'S' || (type == 'D' && capturing());
     if (wantBody && !whole && total <= kMaxCarry) break;  // carried over whole
     const std::string_view body = whole ? chunk.substr(pos + 5, len - 4) : std::string_view();
 

@@ -341,9 +341,12 @@ bool RawClient::closedByPeer(std::chrono::milliseconds timeout) {
 }
 
 std::string RawClient::login(const std::string& user, const std::string& password,
-                             const std::string& db) {
+                             const std::string& db,
+                             const std::vector<std::pair<std::string, std::string>>& extra) {
   std::string out;
-  protocol::writeStartup(out, {{"user", user}, {"database", db}});
+  std::vector<std::pair<std::string, std::string>> parameters = {{"user", user}, {"database", db}};
+  parameters.insert(parameters.end(), extra.begin(), extra.end());
+  protocol::writeStartup(out, parameters);
   send(out);
   std::optional<protocol::ScramClient> scram;
   for (;;) {
