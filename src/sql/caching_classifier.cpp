@@ -1,7 +1,5 @@
 #include "pgsplit/sql/caching_classifier.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <bit>
 #include <cstring>
 
@@ -169,12 +167,10 @@ Classification CachingClassifier::finish(const Analysis& analysis, Entry* entry,
       entry->memo = c;
     }
   }
-  if (c.hint == Hint::Replica && !c.readOnly && c.txnStart != TxnStart::ReadOnly) {
-    if (counters_ != nullptr)
-      counters_->ignoredReplicaHints.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("ignoring /* pgsplit:replica */ on a statement that needs the primary: {}",
-                  c.reason);
-  }
+  // (The session logs it, with its id, when it routes the unit.)
+  if (c.hint == Hint::Replica && !c.readOnly && c.txnStart != TxnStart::ReadOnly &&
+      counters_ != nullptr)
+    counters_->ignoredReplicaHints.fetch_add(1, std::memory_order_relaxed);
   return c;
 }
 
