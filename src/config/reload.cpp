@@ -121,6 +121,10 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
   noteChange(changes, "max_prepared_statements (new server connections)",
              wasPool.maxPreparedStatements, p.maxPreparedStatements);
   noteText(changes, "log level", current.log.level, next->log.level);
+  noteChange(changes, "[log] slow_statement_ms", current.log.slowStatementMs,
+             next->log.slowStatementMs);
+  noteChange(changes, "[admin] pause_timeout_ms", current.admin.pauseTimeoutMs,
+             next->admin.pauseTimeoutMs);
 
   for (const UserConfig& u : fresh.users) {
     const UserConfig* old = current.findUser(u.name);

@@ -138,6 +138,7 @@ std::string_view ClientSession::statementNameOf(const Frame& frame) {
 }
 
 void ClientSession::noteExecution(const sql::Classification& c, std::size_t settingStatements) {
+  units_.noteStatement(c.fingerprint);  // operations: statement statistics
   // Read-your-writes cares about data: a unit of SETs, or one that only prepares, writes none;
   // neither does a lone BEGIN or COMMIT (a transaction's writes count when it ends).
   if (c.readOnly || c.primaryRead || settingStatements >= c.statements) return;
@@ -301,6 +302,7 @@ bool ClientSession::answerableLocally() const {
 void ClientSession::abandonBatch() {
   // Nothing was sent: undo what the batch did to the client's names.
   batchWrites_ = false;
+  units_.abandon();
   for (const auto& op : batchOps_) {
     if (!op.statement) continue;
     std::string_view body = bodyOf(std::string_view(batch_).substr(op.offset, op.size));

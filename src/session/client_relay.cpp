@@ -48,15 +48,23 @@ Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
   BackendConnection::Ptr conn = std::move(held_[idx]);
   if (!conn) {
     pool::CheckoutFailure failure;
+    const auto askedAt = UnitTracker::Clock::now();  // operations: pool-wait histogram
     conn = co_await pools_[idx]->checkout(failure);
     if (!conn) {
       const auto& name = runtime_.config->nodes[idx].name;
       errorText = "pgsplit: node " + name + ": " + failure.login.text;
       errorState_ = failure.login.sqlstate.empty() ? "08006" : failure.login.sqlstate;
       error = {"ERROR", errorState_, errorText};  // views into members that outlive the call
-      spdlog::warn("[c{}] no server connection to node {}: {}", id_, name, failure.login.text);
+      const bool unreachable = !failure.timedOut && failure.login.errorMessage.empty();
+      spdlog::warn("[c{}] no server connection to node {}: {}{}", id_, name, failure.login.text,
+                   unreachable ? " (node out of rotation until a health check reaches it)" : "");
       co_return nullptr;
     }
+    const auto gotAt = UnitTracker::Clock::now();  // also the send time of the unit
+    if (NodeLatency* l = worker_.stats().latency(idx))
+      l->poolWait.observe(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(gotAt - askedAt).count()));
+    units_.checkedOut(conn.get(), gotAt);
   }
   if (state_ == State::Closed) {  // the client left while we waited
     pools_[idx]->release(std::move(conn));
@@ -192,6 +200,7 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
   relayFlushing_ = true;
   const bool ok = out.empty() || co_await writeClient(out);
   relayFlushing_ = false;
+  if (units_.hasAnswered()) units_.delivered(worker_, id_);  // operations: latency
   if (release) {
     carry_ = 0;
     pools_[conn->nodeIndex()]->release(std::move(conn));
@@ -233,7 +242,10 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
   answeredUnit_ = entry.unit;
   if (!namesInFlight_.empty())
     std::erase_if(namesInFlight_, [this](const auto& kv) { return kv.second <= answeredUnit_; });
-  if (pendingSyncs_ > 0) --pendingSyncs_;
+  if (pendingSyncs_ > 0) {
+    --pendingSyncs_;
+    units_.answered();  // operations: latency, once the reply reaches the client
+  }
   if (writeInFlight_ && pendingSyncs_ == 0 && !batchOpen_) {
     writeInFlight_ = false;
     wrote_ = true;
@@ -285,7 +297,11 @@ void ClientSession::copyInStarted(bool syncQueued) {
 
 void ClientSession::errorResponse(std::string_view body, const PendingReply& entry) {
   // Operations: errors by node and SQLSTATE class (metrics, SHOW STATS).
-  if (active_ && entry.forClient) worker_.stats().countServerError(active_->nodeIndex(), body);
+  if (active_ && entry.forClient) {
+    const std::size_t node = active_->nodeIndex();
+    worker_.stats().countServerError(
+        node, worker_.nodes().nodes[node].role == routing::Role::Replica, body);
+  }
   if (!armed_ || !entry.forClient) return;
   auto fields = decodeError(body);
   if (!fields) return;
@@ -334,6 +350,7 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
   std::string errText;
   if (primary >= 0) {
     target = co_await acquire(primary, err, errText);
+    units_.forgetCheckout();  // the unit keeps the time it was first sent
   } else {
     errText = "pgsplit: no primary node is available";
     err = {"ERROR", "08006", errText};
@@ -349,6 +366,7 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
     writeReadyForQuery(scratch_, 'I');
     std::string bytes = std::move(scratch_);
     pendingSyncs_ = 0;
+    units_.clear();
     retrying_ = false;
     clientSignal_.notify();
     co_await writeClient(bytes);

@@ -310,6 +310,13 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
   while (retrying_ && relayRunning_) {  // the relay is sending a unit again: it goes first
     co_await clientSignal_.wait();
   }
+  if (runtime_.pause.active() && !co_await passPause()) co_return false;
+  // From here until the unit is written, PAUSE counts it as in flight.
+  struct RoutingFlag {
+    bool& flag;
+    explicit RoutingFlag(bool& f) : flag(f) { flag = true; }
+    ~RoutingFlag() { flag = false; }
+  } routing(routingUnit_);
   sql::Classification cls = batchClass_;
   const bool hasStatement = batchHasStatement_;
   if (!endsWithSync) {
@@ -327,7 +334,10 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     // After an extended-protocol COPY the client sent a new unit, not the bare Sync the server
     // waits for: the Sync sent with the Execute will never be answered.
     absorbSync_ = false;
-    if (replies_.dropQueuedSync() && pendingSyncs_ > 0) --pendingSyncs_;
+    if (replies_.dropQueuedSync() && pendingSyncs_ > 0) {
+      --pendingSyncs_;
+      units_.forget();
+    }
   }
 
   // Pipelining: a unit may follow earlier ones onto the busy active backend if it belongs there;
@@ -374,6 +384,11 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     routing::Decision d = worker_.router().route(cls, view, snap, worker_.balancer());
     ErrorSpec err;
     std::string errText;
+    const bool hintIgnored =
+        cls.hint == sql::Hint::Replica && !cls.readOnly && cls.txnStart != sql::TxnStart::ReadOnly;
+    if (hintIgnored)
+      spdlog::debug("[c{}] ignoring /* pgsplit:replica */ on what needs the primary: {}", id_,
+                    cls.reason);
     if (d.node >= 0) {
       spdlog::debug("[c{}] route -> {} ({}): {}", id_,
                     snap.nodes[static_cast<std::size_t>(d.node)].name,
@@ -453,6 +468,7 @@ Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool
   }
   captureLsn_ = false;
   if (endsWithSync && lastEndAccepted_) ++pendingSyncs_;
+  unitWritten(*target, endsWithSync, endsWithSync && lastEndAccepted_);  // operations: latency
   if (endsWithSync) {
     if (!lastEndAccepted_) ledger_.abandon(unitSeq_, *this);  // the server skips it all
     closeUnit();

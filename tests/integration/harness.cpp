@@ -117,7 +117,8 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
         << "[pool]\nmode = \"" << o.poolMode << "\"\n"
         << "max_server_connections = " << o.maxServerConnections << "\n"
         << o.poolExtra << "\n"
-        << "[log]\nlevel = \"" << o.logLevel << "\"\nformat = \"" << o.logFormat << "\"\n";
+        << "[log]\nlevel = \"" << o.logLevel << "\"\nformat = \"" << o.logFormat << "\"\n"
+        << o.logExtra << "\n";
     const char* names[] = {"pg0", "pg1", "pg2"};
     const int ports[] = {c.primaryPort, c.replica1Port, c.replica2Port};
     const char* roles[] = {"primary", "replica", "replica"};

@@ -48,6 +48,7 @@ struct PgsplitOptions {
   // pgsplits); the drain is kept short so that a test's teardown never waits long.
   int shutdownTimeoutMs = 3000;
   std::string logFormat = "text";
+  std::string logExtra;                                  // appended verbatim inside [log]
   std::vector<std::pair<std::string, std::string>> env;  // set in pgsplit's environment only
 };
 

@@ -22,6 +22,7 @@
 #include "pgsplit/session/signal.hpp"
 #include "pgsplit/session/runtime.hpp"
 #include "pgsplit/session/statement_cache.hpp"
+#include "pgsplit/session/unit_tracker.hpp"
 #include "pgsplit/sql/classifier.hpp"
 #include "pgsplit/sql/session_effects.hpp"
 
@@ -51,6 +52,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool idleForShutdown() const;
   // FATAL 57P01 to the client (best effort, never blocks) and close.
   void closeForShutdown();
+  // A unit in flight or a transaction open, for a client of `database` (any when empty): what
+  // PAUSE waits for.
+  bool busyForPause(const std::string& database) const;
 
  private:
   enum class State : std::uint8_t { Startup, Authenticating, Ready, Closed };
@@ -82,6 +86,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   Task<void> waitUntilSettled();
   Task<bool> flushCopy();
   bool busy() const { return pendingSyncs_ > 0 || batchOpen_; }
+
+  // --- operations hooks on the data path (client_session_ops.cpp) ---
+  // PAUSE: waits until the unit being formed may go (false: the session ends).
+  Task<bool> passPause();
+  // The unit (or the part of it) just rendered for target goes out now: time it (UnitTracker).
+  void unitWritten(const backend::BackendConnection& target, bool endsWithSync, bool answered);
+  // The unit's entry in the worker's statement statistics (made when the statement is new).
+  QueryStatsTable::Ref statementEntry();
 
   // --- the unit of work being formed, prepared statements, settings (client_batch.cpp) ---
   // One client message of the batch. Messages naming a statement pgsplit manages are rewritten
@@ -333,6 +345,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   // A write to the client is under way or waiting its turn.
   bool writingClient() const { return nextWriteTicket_ != servingWriteTicket_; }
   std::string scratch_;  // messages pgsplit builds itself
+
+  // Operations: timing of units in flight, PAUSE.
+  UnitTracker units_;
+  bool heldByPause_ = false;  // the unit being formed waits for RESUME
+  bool routingUnit_ = false;  // a unit passed the pause and is being routed (checkout, write)
 };
 
 }  // namespace pgsplit::session
