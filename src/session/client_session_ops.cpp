@@ -90,8 +90,7 @@ Task<bool> ClientSession::passPause() {
       heldByPause_ = true;
       spdlog::debug("[c{}] paused: the next unit of work waits for RESUME", id_);
     }
-    error_code ec;
-    co_await worker_.pauseGate().async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await worker_.pauseGate().wait();
   }
   if (heldByPause_) {
     heldByPause_ = false;

@@ -57,9 +57,7 @@ WorkerContext::WorkerContext(Runtime& runtime, asio::io_context& io, unsigned in
       router_(routing::RouterOptions::from(*runtime.config)),
       classifier_(&runtime.catalog, &runtime.classifierCounters,
                   runtime.config->routing.classificationCacheEntries),
-      pauseGate_(io) {
-  pauseGate_.expires_at(asio::steady_timer::time_point::max());
-}
+      pauseGate_(io.get_executor()) {}
 
 pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& database,
                                        const std::string& user) {

@@ -22,6 +22,7 @@
 #include "pgsplit/session/inspect.hpp"
 #include "pgsplit/session/pause_board.hpp"
 #include "pgsplit/session/query_stats.hpp"
+#include "pgsplit/session/signal.hpp"
 #include "pgsplit/session/statement_cache.hpp"
 #include "pgsplit/sql/caching_classifier.hpp"
 #include "pgsplit/sql/catalog_board.hpp"
@@ -126,10 +127,10 @@ class WorkerContext {
   void reconfigure();
   // Statement statistics (SHOW QUERIES).
   QueryStatsTable& queryStats() { return queryStats_; }
-  // PAUSE: sessions whose next unit is held wait on this timer (it never expires); RESUME
-  // cancels it, which wakes every one of them to look again.
-  asio::steady_timer& pauseGate() { return pauseGate_; }
-  void releasePaused() { pauseGate_.cancel(); }
+  // PAUSE: sessions whose next unit is held wait on this signal; RESUME notifies it, which
+  // wakes every one of them to look again.
+  Signal& pauseGate() { return pauseGate_; }
+  void releasePaused() { pauseGate_.notify(); }
   // Sessions of `database` (every one when empty) with a unit in flight or a transaction open:
   // what PAUSE waits for.
   std::size_t busyForPause(const std::string& database);
@@ -156,7 +157,7 @@ class WorkerContext {
       pools_;
   WorkerStats stats_;
   QueryStatsTable queryStats_;
-  asio::steady_timer pauseGate_;
+  Signal pauseGate_;
   std::vector<TrackedSession> sessions_;
   std::size_t pruneAt_ = 64;
   std::vector<std::weak_ptr<AdminConnection>> admins_;
