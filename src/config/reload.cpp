@@ -200,6 +200,10 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
   noteChange(changes, "max_prepared_statements (new server connections)",
              wasPool.maxPreparedStatements, p.maxPreparedStatements);
   noteText(changes, "log level", current.log.level, next->log.level);
+  noteChange(changes, "[log] slow_statement_ms", current.log.slowStatementMs,
+             next->log.slowStatementMs);
+  noteChange(changes, "[admin] pause_timeout_ms", current.admin.pauseTimeoutMs,
+             next->admin.pauseTimeoutMs);
 
   for (const UserConfig& u : fresh.users) {
     const UserConfig* old = current.findUser(u.name);
@@ -231,6 +235,10 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
              c.maxReplicaLagBytes);
   noteChange(changes, "[consistency] max_replica_lag_ms", current.consistency.maxReplicaLagMs,
              c.maxReplicaLagMs);
+  if (c.reportWriteLsn != current.consistency.reportWriteLsn)
+    changes.push_back(std::string("[consistency] report_write_lsn: ") +
+                      (current.consistency.reportWriteLsn ? "true" : "false") + " -> " +
+                      (c.reportWriteLsn ? "true" : "false"));
   RoutingConfig& r = next->routing;
   if (r.writeFunctions != current.routing.writeFunctions)
     changes.push_back("[routing] write_functions changed");

@@ -1,9 +1,9 @@
 #include "pgsplit/sql/caching_classifier.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <bit>
 #include <cstring>
+
+#include "pgsplit/sql/normalizer.hpp"
 
 namespace pgsplit::sql {
 
@@ -75,6 +75,7 @@ struct CachingClassifier::Entry {
   std::string text;
   std::uint64_t hash = 0;
   Analysis analysis;
+  std::uint64_t fingerprint = 0;  // statementFingerprint(text)
   // The last resolution against the catalog, valid while the board's generation holds.
   ScopeId memoScope = kNoScope;
   std::uint64_t memoGeneration = 0;
@@ -115,7 +116,9 @@ Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scop
     bump(stats_.misses);
     uncached_ = analyze(text, overrides_.get());
     last_ = &uncached_;
-    return finish(uncached_, nullptr, scope);
+    Classification c = finish(uncached_, nullptr, scope);
+    c.fingerprint = statementFingerprint(text);
+    return c;
   }
   const std::uint64_t hash = hashText(text);
   if (const std::size_t pos = find(hash, text); pos != kNone) {
@@ -123,17 +126,27 @@ Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scop
     e.referenced = true;
     bump(stats_.hits);
     last_ = &e.analysis;
-    return finish(e.analysis, &e, scope);
+    Classification c = finish(e.analysis, &e, scope);
+    c.fingerprint = e.fingerprint;
+    return c;
   }
   bump(stats_.misses);
   uncached_ = analyze(text, overrides_.get());
   last_ = &uncached_;
+  const std::uint64_t fingerprint = statementFingerprint(text);
   // Text seen once (a simple-protocol statement with its literals inline) is not cached:
   // it would push out the statements that do repeat.
-  if (!admit(hash)) return finish(uncached_, nullptr, scope);
+  if (!admit(hash)) {
+    Classification c = finish(uncached_, nullptr, scope);
+    c.fingerprint = fingerprint;
+    return c;
+  }
   Entry* e = insert(hash, text, std::move(uncached_));
+  e->fingerprint = fingerprint;
   last_ = &e->analysis;
-  return finish(e->analysis, e, scope);
+  Classification c = finish(e->analysis, e, scope);
+  c.fingerprint = fingerprint;
+  return c;
 }
 
 Classification CachingClassifier::finish(const Analysis& analysis, Entry* entry, ScopeId scope) {
@@ -158,12 +171,10 @@ Classification CachingClassifier::finish(const Analysis& analysis, Entry* entry,
       entry->memo = c;
     }
   }
-  if (c.hint == Hint::Replica && !c.readOnly && c.txnStart != TxnStart::ReadOnly) {
-    if (counters_ != nullptr)
-      counters_->ignoredReplicaHints.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("ignoring /* pgsplit:replica */ on a statement that needs the primary: {}",
-                  c.reason);
-  }
+  // (The session logs it, with its id, when it routes the unit.)
+  if (c.hint == Hint::Replica && !c.readOnly && c.txnStart != TxnStart::ReadOnly &&
+      counters_ != nullptr)
+    counters_->ignoredReplicaHints.fetch_add(1, std::memory_order_relaxed);
   return c;
 }
 
