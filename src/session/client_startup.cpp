@@ -303,6 +303,9 @@ Task<bool> ClientSession::authenticateMd5() {
 
 Task<bool> ClientSession::welcome() {
   const auto& cfg = *runtime_.config;
+  // The user's own pool settings ([[users]] overrides of [pool]).
+  sessionMode_ = cfg.poolModeFor(user_) == config::PoolMode::Session;
+  idleInTxnTimeout_ = std::chrono::milliseconds(cfg.idleInTransactionTimeoutMsFor(user_));
   pools_.resize(cfg.nodes.size(), nullptr);
   held_.resize(cfg.nodes.size());
   for (std::size_t i = 0; i < cfg.nodes.size(); ++i)
@@ -352,6 +355,8 @@ Task<bool> ClientSession::welcome() {
     co_return false;
   }
 
+  for (auto* pool : pools_)
+    pool->markLoggedIn();
   scratch_.clear();
   for (const auto& [name, value] : *params) {
     std::string_view v = value;
