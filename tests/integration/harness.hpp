@@ -41,6 +41,7 @@ struct PgsplitOptions {
   bool nodesAuto = true;  // role = "auto" for every node
   int maxServerConnections = 20;
   int startupTimeoutMs = 10000;
+  int workers = 2;
   std::string serverExtra;           // appended verbatim inside [server]
   std::string poolExtra;             // appended verbatim inside [pool]
   const Cluster* cluster = nullptr;  // default: the fixture cluster (Cluster::get())
