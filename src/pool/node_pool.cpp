@@ -134,7 +134,8 @@ Task<BackendConnection::Ptr> NodePool::connectNew(CheckoutFailure& failure) {
   }
   ++stats_.connects;
   budget_->markLoggedIn();
-  serverParameters_ = conn->parameters();
+  budget_->setServerParameters(
+      std::make_shared<const BackendConnection::Parameters>(conn->parameters()));
   co_return conn;
 }
 
@@ -244,8 +245,9 @@ void NodePool::maintain(bool nodeUp) {
   }
   if (timings_.idleTimeout.count() > 0) {
     // Least recently used first, as long as the process keeps min_idle idle connections.
+    const std::uint32_t keep = std::min(timings_.minIdle, budget_->limit());
     while (!idle_.empty() && now - idle_.front()->lastUsed() >= timings_.idleTimeout &&
-           budget_->idleTotal() > timings_.minIdle) {
+           budget_->idleTotal() > keep) {
       auto conn = std::move(idle_.front());
       idle_.pop_front();
       publishIdle();

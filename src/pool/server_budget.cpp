@@ -13,7 +13,8 @@ ServerBudget::ServerBudget(unsigned workers, std::uint32_t limit)
     : limit_(limit),
       idle_(std::make_unique<std::atomic<std::uint32_t>[]>(workers == 0 ? 1 : workers)),
       workers_(workers == 0 ? 1 : workers),
-      members_(workers == 0 ? 1 : workers) {
+      members_(workers == 0 ? 1 : workers),
+      byWorker_(workers == 0 ? 1 : workers) {
   for (unsigned i = 0; i < workers_; ++i)
     idle_[i].store(0);
 }
@@ -54,6 +55,7 @@ void ServerBudget::grantFreeSlotsLocked() {
     const std::uint64_t ticket = head->first;
     const unsigned worker = head->second.worker;
     queue_.erase(head);
+    if (worker < workers_) byWorker_[worker].erase(ticket);
     waiting_.store(static_cast<std::uint32_t>(queue_.size()));
     if (worker >= members_.size() || members_[worker].pool == nullptr) {
       open_.fetch_sub(1);  // that worker's pool is gone (shutdown): nobody to connect
@@ -75,6 +77,7 @@ std::uint64_t ServerBudget::enqueue(unsigned worker, Clock::time_point since) {
   }
   const std::uint64_t ticket = nextTicket_++;
   queue_.emplace(ticket, Waiter{worker, since});
+  if (worker < workers_) byWorker_[worker].emplace(ticket, since);
   waiting_.store(static_cast<std::uint32_t>(queue_.size()));
   // A release that saw nobody waiting may have freed a slot just now.
   grantFreeSlotsLocked();
@@ -100,7 +103,12 @@ void ServerBudget::askForIdleLocked(unsigned except) {
 
 bool ServerBudget::withdraw(std::uint64_t ticket) {
   std::lock_guard lock(mutex_);
-  const bool found = queue_.erase(ticket) != 0;
+  auto it = queue_.find(ticket);
+  const bool found = it != queue_.end();
+  if (found) {
+    if (it->second.worker < workers_) byWorker_[it->second.worker].erase(ticket);
+    queue_.erase(it);
+  }
   waiting_.store(static_cast<std::uint32_t>(queue_.size()));
   return found;
 }
@@ -108,12 +116,18 @@ bool ServerBudget::withdraw(std::uint64_t ticket) {
 bool ServerBudget::remoteWaiterFirst(unsigned worker, Clock::time_point localSince,
                                      Clock::duration margin) {
   std::lock_guard lock(mutex_);
-  for (const auto& [ticket, w] : queue_) {
-    if (w.worker == worker) continue;
-    // The oldest waiter of another worker (tickets are in arrival order).
-    return w.since + margin < localSince;
+  // The oldest waiter of another worker (the lowest ticket among their oldest).
+  std::uint64_t oldest = 0;
+  Clock::time_point since{};
+  for (unsigned w = 0; w < workers_; ++w) {
+    if (w == worker || byWorker_[w].empty()) continue;
+    const auto& [ticket, when] = *byWorker_[w].begin();
+    if (oldest == 0 || ticket < oldest) {
+      oldest = ticket;
+      since = when;
+    }
   }
-  return false;
+  return oldest != 0 && since + margin < localSince;
 }
 
 bool ServerBudget::tryAcquireWarm(std::uint32_t minIdle) {
@@ -149,6 +163,16 @@ void ServerBudget::setLimit(std::uint32_t limit) {
   if (limit_.exchange(limit) >= limit) return;
   std::lock_guard lock(mutex_);
   grantFreeSlotsLocked();
+}
+
+void ServerBudget::setServerParameters(std::shared_ptr<const Parameters> parameters) {
+  std::lock_guard lock(mutex_);
+  serverParameters_ = std::move(parameters);
+}
+
+std::shared_ptr<const ServerBudget::Parameters> ServerBudget::serverParameters() const {
+  std::lock_guard lock(mutex_);
+  return serverParameters_;
 }
 
 std::shared_ptr<ServerBudget> BudgetRegistry::get(const Key& key, unsigned workers,

@@ -312,7 +312,7 @@ Task<bool> ClientSession::welcome() {
     pools_[i] = &worker_.poolFor(i, database_, user_);
 
   // The server's parameters come from a real login to the primary (or, without one, any node),
-  // which also tells the client at once if its database does not exist. Cached per pool.
+  // which also tells the client at once if its database does not exist.
   const auto& snap = worker_.nodes();
   std::vector<int> order;
   int primary = routing::Router::primaryOf(snap);
@@ -322,19 +322,21 @@ Task<bool> ClientSession::welcome() {
   for (std::size_t i = 0; i < snap.nodes.size(); ++i)
     if (!snap.nodes[i].up) order.push_back(static_cast<int>(i));
 
-  const backend::BackendConnection::Parameters* params = nullptr;
+  // (Cached per node, database and user for the whole process: only the first login of a
+  // database and user needs a server connection.)
+  std::shared_ptr<const backend::BackendConnection::Parameters> params;
+  for (int node : order)
+    if (!params) params = pools_[static_cast<std::size_t>(node)]->serverParameters();
   pool::CheckoutFailure failure;
-  for (int node : order) {
-    auto& pool = *pools_[static_cast<std::size_t>(node)];
-    if (!pool.serverParameters().empty()) {
-      params = &pool.serverParameters();
-      break;
-    }
+  for (std::size_t i = 0; i < order.size() && !params; ++i) {
+    auto& pool = *pools_[static_cast<std::size_t>(order[i])];
     failure = {};
     auto conn = co_await pool.checkout(failure);
     if (conn) {
+      params = pool.serverParameters();
+      if (!params)
+        params = std::make_shared<const backend::BackendConnection::Parameters>(conn->parameters());
       pool.release(std::move(conn));
-      params = &pool.serverParameters();
       break;
     }
     // The node answered and refused (unknown database, role...): that is the answer.

@@ -77,8 +77,11 @@ class NodePool {
   std::uint32_t openConnections() const { return open_; }
   std::size_t idleConnections() const { return idle_.size(); }
   std::size_t waiting() const { return waiters_.size(); }
-  // ParameterStatus values from the most recent login (empty before the first).
-  const BackendConnection::Parameters& serverParameters() const { return serverParameters_; }
+  // ParameterStatus values from the most recent login to this node for this database and user,
+  // by any worker (nullptr before the first).
+  std::shared_ptr<const BackendConnection::Parameters> serverParameters() const {
+    return budget_->serverParameters();
+  }
   // Closes idle connections (shutdown).
   void closeIdle();
 
@@ -138,7 +141,6 @@ class NodePool {
   std::uint32_t open_ = 0;     // this worker's: idle + checked out + opening + resetting
   std::uint32_t warming_ = 0;  // min_idle connections being opened here
   std::chrono::steady_clock::time_point warmAgainAt_{};  // after a failed warm-up login
-  BackendConnection::Parameters serverParameters_;
   Stats stats_;
 };
 

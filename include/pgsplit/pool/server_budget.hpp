@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pgsplit/asio.hpp"
@@ -69,6 +70,12 @@ class ServerBudget {
   void markLoggedIn() { loggedIn_.store(true, std::memory_order_relaxed); }
   bool loggedIn() const { return loggedIn_.load(std::memory_order_relaxed); }
 
+  // ParameterStatus values of the most recent login for this key, by any worker (nullptr before
+  // the first): a client logging in is answered with them, without a server connection.
+  using Parameters = std::vector<std::pair<std::string, std::string>>;
+  void setServerParameters(std::shared_ptr<const Parameters> parameters);
+  std::shared_ptr<const Parameters> serverParameters() const;
+
   unsigned workers() const { return workers_; }
   std::uint32_t open() const { return open_.load(); }
   std::uint32_t limit() const { return limit_.load(); }
@@ -93,11 +100,15 @@ class ServerBudget {
   std::unique_ptr<std::atomic<std::uint32_t>[]> idle_;  // per worker
   unsigned workers_;
 
-  std::mutex mutex_;                       // guards what follows
+  mutable std::mutex mutex_;               // guards what follows
+  std::vector<Member> members_;            // by worker
   std::map<std::uint64_t, Waiter> queue_;  // by ticket = arrival order
+  // The same tickets per worker (ticket -> since), so that the oldest waiter of other workers is
+  // found without walking past this worker's.
+  std::vector<std::map<std::uint64_t, Clock::time_point>> byWorker_;
   std::uint64_t nextTicket_ = 1;
-  std::vector<Member> members_;  // by worker
-  std::uint32_t warming_ = 0;    // min_idle connections being opened
+  std::uint32_t warming_ = 0;  // min_idle connections being opened
+  std::shared_ptr<const Parameters> serverParameters_;
 };
 
 // The budgets of every (node, database, user), created on first use by any worker.
