@@ -77,7 +77,7 @@ PGSPLIT_PID=$!
 CLIENT_PID=""
 cleanup() {
   exec 3>&- 2>/dev/null || true
-  [[ -n "${CLIENT_PID}" ]] && kill "${CLIENT_PID}" 2>/dev/null || true
+  if [[ -n "${CLIENT_PID}" ]]; then kill "${CLIENT_PID}" 2>/dev/null || true; fi
   kill "${PGSPLIT_PID}" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "${WORK}"
