@@ -1,5 +1,8 @@
 #include "pgsplit/admin/console.hpp"
 
+#include <algorithm>
+#include <functional>
+
 #include <spdlog/spdlog.h>
 
 #include "pgsplit/admin/command.hpp"
@@ -50,6 +53,12 @@ class Console final : public session::AdminConnection,
   Task<bool> execute(std::string_view query);
   Task<bool> answer(const Command& cmd, std::string& out);
   Task<session::ReloadOutcome> reload();
+  struct PauseOutcome {
+    bool ok = false;
+    std::string message;
+    std::string detail;
+  };
+  Task<PauseOutcome> pauseAndWait(std::string database);
   Task<bool> write(std::string bytes);
   Task<std::optional<Frame>> readFrameOrEnd();
 
@@ -211,6 +220,37 @@ Task<bool> Console::answer(const Command& cmd, std::string& out) {
     writeCommandComplete(out, "RELOAD");
     co_return true;
   }
+  if (kind == CommandKind::ShowQueries) {
+    const auto perWorker = co_await session::gatherQueryStats(&runtime_);
+    writeTable(out, showQueries(perWorker));
+    co_return true;
+  }
+  if (kind == CommandKind::Pause) {
+    const PauseOutcome r = co_await pauseAndWait(cmd.argument);
+    if (!r.ok) {
+      writeError(out, {"ERROR", "57014", r.message, r.detail});
+      co_return false;
+    }
+    writeCommandComplete(out, "PAUSE");
+    co_return true;
+  }
+  if (kind == CommandKind::Resume) {
+    const auto r = runtime_.pause.resume(cmd.argument);
+    if (r == session::PauseBoard::ResumeResult::OnlyAllPaused) {
+      writeError(out, {"ERROR", "55000",
+                       "every database is paused; RESUME without a database lifts that pause"});
+      co_return false;
+    }
+    runtime_.wakePausedSessions();
+    if (r == session::PauseBoard::ResumeResult::NotPaused)
+      writeNotice(out, {"NOTICE", "00000", "nothing was paused"});
+    else
+      spdlog::info("[c{}] resumed {}", client_.id,
+                   cmd.argument.empty() ? std::string("every database")
+                                        : "database \"" + cmd.argument + "\"");
+    writeCommandComplete(out, "RESUME");
+    co_return true;
+  }
   if (kind == CommandKind::Shutdown) {
     if (runtime_.control) runtime_.control->requestShutdown(false);
     writeCommandComplete(out, "SHUTDOWN");
@@ -225,6 +265,55 @@ Task<bool> Console::answer(const Command& cmd, std::string& out) {
   if (kind == CommandKind::ShowConfig) writeTable(out, showConfig(o));
   if (kind == CommandKind::ShowVersion) writeTable(out, showVersion(o));
   co_return true;
+}
+
+Task<Console::PauseOutcome> Console::pauseAndWait(std::string database) {
+  runtime_.pause.pause(database);
+  const std::string what =
+      database.empty() ? std::string("every database") : "database \"" + database + "\"";
+  const auto timeout = std::chrono::milliseconds(runtime_.config->admin.pauseTimeoutMs);
+  const auto started = std::chrono::steady_clock::now();
+  // (Named, not temporaries in the co_await expressions: g++ 12 mishandles those.)
+  const std::function<std::size_t(session::WorkerContext&)> countBusy =
+      [database](session::WorkerContext& w) { return w.busyForPause(database); };
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex);
+  PauseOutcome outcome;
+  for (;;) {
+    // What is still in flight: units sent, transactions open (held units are not).
+    const std::size_t busy = co_await session::sumOverWorkers(&runtime_, countBusy);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    const session::PauseBoard::State state = runtime_.pause.state();
+    const bool stillPaused =
+        state.all || (!database.empty() && std::find(state.databases.begin(), state.databases.end(),
+                                                     database) != state.databases.end());
+    if (!stillPaused) {
+      outcome.message = "PAUSE of " + what + " was lifted by RESUME before it took hold";
+      break;
+    }
+    if (busy == 0) {
+      spdlog::info("[c{}] paused {} (after {} ms); new units of work wait for RESUME", client_.id,
+                   what, waited.count());
+      outcome.ok = true;
+      break;
+    }
+    if (waited >= timeout) {
+      runtime_.pause.resume(database);
+      runtime_.wakePausedSessions();
+      spdlog::warn("[c{}] PAUSE of {} gave up after {} ms: {} client{} still busy; resumed",
+                   client_.id, what, waited.count(), busy, busy == 1 ? "" : "s");
+      outcome.message = "could not pause " + what + " within " + std::to_string(timeout.count()) +
+                        " ms: " + std::to_string(busy) + " client" + (busy == 1 ? "" : "s") +
+                        " still running a statement or in a transaction";
+      outcome.detail = "The pause was lifted. [admin] pause_timeout_ms sets how long PAUSE waits.";
+      break;
+    }
+    timer.expires_after(std::chrono::milliseconds(10));
+    error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return outcome;
 }
 
 struct PendingReload {

@@ -3,6 +3,8 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 namespace pgsplit::admin {
 namespace {
@@ -35,9 +37,15 @@ constexpr std::array kFamilies{
     Family{"pgsplit_pinned_sessions", "gauge",
            "Client sessions pinned to the primary (LISTEN, temporary tables, ...)."},
     Family{"pgsplit_session_pins_total", "counter", "Times a session became pinned."},
+    Family{"pgsplit_paused", "gauge",
+           "1 while a PAUSE is in force (for every database or some), 0 otherwise."},
+    Family{"pgsplit_paused_clients", "gauge", "Clients whose next unit of work waits for RESUME."},
     Family{"pgsplit_queries_total", "counter",
            "Units of work (a Simple Query, or an extended-protocol batch up to Sync or Flush) "
            "sent to a node, by the node's role when sent (route)."},
+    Family{"pgsplit_query_duration_seconds", "histogram",
+           "Units of work ending in ReadyForQuery, from being written to the node until that "
+           "ReadyForQuery was written to the client, by the node's role when sent (route)."},
     Family{"pgsplit_errors_total", "counter",
            "ErrorResponses sent to clients by SQLSTATE class; source=server (relayed from "
            "PostgreSQL) or proxy (raised by pgsplit)."},
@@ -51,6 +59,9 @@ constexpr std::array kFamilies{
            "Checkouts that had to wait for a server connection."},
     Family{"pgsplit_pool_wait_seconds_total", "counter",
            "Time clients spent waiting for a server connection."},
+    Family{"pgsplit_pool_wait_duration_seconds", "histogram",
+           "Checkouts of a server connection that got one, from asking the pool until having "
+           "it (an idle one at once, a new one after its login, or after waiting in line)."},
     Family{"pgsplit_pool_timeouts_total", "counter",
            "Waits for a server connection that ran out (the client got 53300)."},
     Family{"pgsplit_pool_waiting_clients", "gauge", "Clients waiting for a server connection now."},
@@ -91,8 +102,44 @@ class Writer {
     }
   }
 
+  // A histogram's _bucket (at the exported bounds), _sum and _count samples; `labels` as for
+  // sample(), without "le".
+  void histogram(std::string_view name, std::initializer_list<std::string_view> labels,
+                 const session::LatencySummary& h) {
+    const std::string bucket = std::string(name) + "_bucket";
+    std::vector<std::string_view> withLe(labels);
+    withLe.push_back("le");
+    withLe.push_back("");
+    for (const std::size_t b : session::kExportedLatencyBounds) {
+      const std::string le = secondsText(session::kLatencyBounds[b]);
+      withLe.back() = le;
+      sampleWith(bucket, withLe, static_cast<double>(h.cumulative(b)));
+    }
+    withLe.back() = "+Inf";
+    sampleWith(bucket, withLe, static_cast<double>(h.count()));
+    sample(std::string(name) + "_sum", labels, h.sumSeconds());
+    sample(std::string(name) + "_count", labels, static_cast<double>(h.count()));
+  }
+
   // labels: alternating name, value.
   void sample(std::string_view name, std::initializer_list<std::string_view> labels, double value) {
+    sampleWith(name, std::vector<std::string_view>(labels), value);
+  }
+
+ private:
+  // "0.000025", "1", "100": nanoseconds as seconds, without trailing zeros.
+  static std::string secondsText(std::uint64_t nanos) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9f", static_cast<double>(nanos) / 1e9);
+    std::string s = buf;
+    while (s.back() == '0')
+      s.pop_back();
+    if (s.back() == '.') s.pop_back();
+    return s;
+  }
+
+  void sampleWith(std::string_view name, const std::vector<std::string_view>& labels,
+                  double value) {
     out_ += name;
     if (labels.size() > 0) {
       out_ += '{';
@@ -118,7 +165,6 @@ class Writer {
     out_ += '\n';
   }
 
- private:
   std::string& out_;
 };
 
@@ -212,6 +258,11 @@ std::string renderMetrics(const Overview& o) {
   w.family("pgsplit_session_pins_total");
   w.sample("pgsplit_session_pins_total", {}, static_cast<double>(o.sessionsPinned));
 
+  w.family("pgsplit_paused");
+  w.sample("pgsplit_paused", {}, o.pause.all || !o.pause.databases.empty() ? 1 : 0);
+  w.family("pgsplit_paused_clients");
+  w.sample("pgsplit_paused_clients", {}, static_cast<double>(o.pausedClients));
+
   w.family("pgsplit_queries_total");
   for (std::size_t i : shown) {
     const auto& t = o.nodeTotals[i];
@@ -219,6 +270,14 @@ std::string renderMetrics(const Overview& o) {
              static_cast<double>(t.unitsAsPrimary));
     w.sample("pgsplit_queries_total", {"node", cfg.nodes[i].name, "route", "replica"},
              static_cast<double>(t.unitsAsReplica));
+  }
+  w.family("pgsplit_query_duration_seconds");
+  for (std::size_t i : shown) {
+    const auto& t = o.nodeTotals[i];
+    w.histogram("pgsplit_query_duration_seconds", {"node", cfg.nodes[i].name, "route", "primary"},
+                t.latencyAsPrimary);
+    w.histogram("pgsplit_query_duration_seconds", {"node", cfg.nodes[i].name, "route", "replica"},
+                t.latencyAsReplica);
   }
   w.family("pgsplit_errors_total");
   for (std::size_t c = 0; c < session::kSqlstateClasses; ++c) {
@@ -255,6 +314,10 @@ std::string renderMetrics(const Overview& o) {
           [](const NodeTotals& t) { return static_cast<double>(t.poolWaits); });
   perNode("pgsplit_pool_wait_seconds_total",
           [](const NodeTotals& t) { return static_cast<double>(t.poolWaitMicros) / 1e6; });
+  w.family("pgsplit_pool_wait_duration_seconds");
+  for (std::size_t i : shown)
+    w.histogram("pgsplit_pool_wait_duration_seconds", {"node", cfg.nodes[i].name},
+                o.nodeTotals[i].poolWait);
   perNode("pgsplit_pool_timeouts_total",
           [](const NodeTotals& t) { return static_cast<double>(t.poolTimeouts); });
   perNode("pgsplit_pool_waiting_clients",

@@ -22,7 +22,14 @@ Task<Overview> collectOverview(session::Runtime* runtime) {
     for (std::size_t i = 0; i < slots && i < st.nodes.size(); ++i) {
       o.nodeTotals[i].unitsAsPrimary += st.nodes[i].unitsAsPrimary.get();
       o.nodeTotals[i].unitsAsReplica += st.nodes[i].unitsAsReplica.get();
-      o.nodeTotals[i].serverErrors += st.nodes[i].serverErrors.get();
+      NodeTotals& t = o.nodeTotals[i];
+      t.errorsAsPrimary += st.nodes[i].errorsAsPrimary.get();
+      t.errorsAsReplica += st.nodes[i].errorsAsReplica.get();
+      if (const session::NodeLatency* l = st.latencyIfAny(i)) {
+        t.latencyAsPrimary.add(l->asPrimary);
+        t.latencyAsReplica.add(l->asReplica);
+        t.poolWait.add(l->poolWait);
+      }
     }
     for (std::size_t c = 0; c < session::kSqlstateClasses; ++c) {
       o.serverErrorsByClass[c] += st.serverErrorsByClass[c].get();
@@ -31,6 +38,9 @@ Task<Overview> collectOverview(session::Runtime* runtime) {
     o.clientsAccepted += st.clientsAccepted.get();
     o.sessionsPinned += st.sessionsPinned.get();
   }
+  for (NodeTotals& t : o.nodeTotals)
+    t.serverErrors = t.errorsAsPrimary + t.errorsAsReplica;
+  o.pause = runtime->pause.state();
   o.safetyNetRetries = runtime->safetyNetRetries.load(std::memory_order_relaxed);
   o.readRetries = runtime->readRetries.load(std::memory_order_relaxed);
   o.ignoredReplicaHints =
@@ -38,6 +48,8 @@ Task<Overview> collectOverview(session::Runtime* runtime) {
 
   o.workers = co_await session::gatherReports(runtime);
   for (const auto& w : o.workers) {
+    for (const auto& c : w.clients)
+      if (c.paused) ++o.pausedClients;
     for (const auto& p : w.pools) {
       if (p.node >= o.nodeTotals.size()) continue;
       NodeTotals& t = o.nodeTotals[p.node];

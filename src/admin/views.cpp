@@ -25,13 +25,6 @@ std::optional<std::string> boolean(bool b) {
   return std::string(b ? "t" : "f");
 }
 
-std::string lsnText(std::uint64_t lsn) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
-                static_cast<unsigned>(lsn & 0xffffffffu));
-  return buf;
-}
-
 std::string listenText(const std::string& host, std::uint16_t port) {
   if (host.empty()) return "";
   const bool v6 = host.find(':') != std::string::npos;
@@ -53,6 +46,22 @@ std::string millis(std::uint64_t micros) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(micros) / 1000.0);
   return buf;
+}
+
+std::string secondsAsMillis(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", seconds * 1000.0);
+  return buf;
+}
+
+// Mean and p99 (estimated from the histogram's buckets) in ms; NULL without observations.
+std::optional<std::string> meanMs(const session::LatencySummary& s) {
+  if (s.count() == 0) return std::nullopt;
+  return secondsAsMillis(s.meanSeconds());
+}
+std::optional<std::string> p99Ms(const session::LatencySummary& s) {
+  if (s.count() == 0) return std::nullopt;
+  return secondsAsMillis(s.quantileSeconds(0.99));
 }
 
 // Slots shown to operators: those still in the configuration.
@@ -164,7 +173,7 @@ Table showNodes(const Overview& o) {
     t.rows.push_back(
         {c.name, c.host, num(c.port), std::string(routing::toString(n.role)),
          std::string(config::toString(c.role)), std::string(nodeState(o, i)), num(c.weight),
-         n.lsn ? std::optional<std::string>(lsnText(n.lsn)) : std::nullopt,
+         n.lsn ? std::optional<std::string>(routing::lsnText(n.lsn)) : std::nullopt,
          signedOrNull(lagBytes(o, i)), signedOrNull(lagMs(o, i)), num(tot.serverConnections),
          num(tot.unitsAsPrimary), num(tot.unitsAsReplica), num(tot.serverErrors)});
   }
@@ -227,7 +236,8 @@ Table showClients(const Overview& o) {
                {"pin_reason"},
                {"node"},
                {"server_pid", kOidInt8},
-               {"connected_at"}};
+               {"connected_at"},
+               {"paused", kOidBool}};
   std::vector<const session::ClientInfo*> clients;
   for (const auto& w : o.workers)
     for (const auto& c : w.clients)
@@ -243,7 +253,7 @@ Table showClients(const Overview& o) {
                       std::string(c->state), std::string(txnText(c->txnStatus)), boolean(c->busy),
                       boolean(c->pinned),
                       c->pinReason.empty() ? std::nullopt : std::optional(c->pinReason), node, pid,
-                      isoTime(c->connectedAt)});
+                      isoTime(c->connectedAt), boolean(c->paused)});
   }
   return t;
 }
@@ -290,30 +300,76 @@ Table showStats(const Overview& o) {
                {"pool_wait_ms"},
                {"pool_timeouts", kOidInt8},
                {"server_connects", kOidInt8},
-               {"server_connect_failures", kOidInt8}};
-  NodeTotals all;
-  for (std::size_t i : shownNodes(o)) {
-    const auto& n = o.nodeTotals[i];
-    t.rows.push_back(
-        {o.config->nodes[i].name, std::string(routing::toString(o.nodes->nodes[i].role)),
-         num(n.unitsAsPrimary), num(n.unitsAsReplica), num(n.serverErrors), num(n.poolWaits),
-         millis(n.poolWaitMicros), num(n.poolTimeouts), num(n.connects), num(n.connectFailures)});
-  }
+               {"server_connect_failures", kOidInt8},
+               {"errors_as_primary", kOidInt8},
+               {"errors_as_replica", kOidInt8},
+               {"avg_ms_as_primary"},
+               {"p99_ms_as_primary"},
+               {"avg_ms_as_replica"},
+               {"p99_ms_as_replica"},
+               {"pool_wait_p99_ms"}};
+  auto row = [&t](std::optional<std::string> name, std::optional<std::string> role,
+                  const NodeTotals& n) {
+    t.rows.push_back({std::move(name), std::move(role), num(n.unitsAsPrimary),
+                      num(n.unitsAsReplica), num(n.serverErrors), num(n.poolWaits),
+                      millis(n.poolWaitMicros), num(n.poolTimeouts), num(n.connects),
+                      num(n.connectFailures), num(n.errorsAsPrimary), num(n.errorsAsReplica),
+                      meanMs(n.latencyAsPrimary), p99Ms(n.latencyAsPrimary),
+                      meanMs(n.latencyAsReplica), p99Ms(n.latencyAsReplica), p99Ms(n.poolWait)});
+  };
+  for (std::size_t i : shownNodes(o))
+    row(o.config->nodes[i].name, std::string(routing::toString(o.nodes->nodes[i].role)),
+        o.nodeTotals[i]);
   // Retired nodes count in the total too: it is everything since start.
+  NodeTotals all;
   for (const auto& n : o.nodeTotals) {
     all.unitsAsPrimary += n.unitsAsPrimary;
     all.unitsAsReplica += n.unitsAsReplica;
     all.serverErrors += n.serverErrors;
+    all.errorsAsPrimary += n.errorsAsPrimary;
+    all.errorsAsReplica += n.errorsAsReplica;
     all.poolWaits += n.poolWaits;
     all.poolWaitMicros += n.poolWaitMicros;
     all.poolTimeouts += n.poolTimeouts;
     all.connects += n.connects;
     all.connectFailures += n.connectFailures;
+    all.latencyAsPrimary.add(n.latencyAsPrimary);
+    all.latencyAsReplica.add(n.latencyAsReplica);
+    all.poolWait.add(n.poolWait);
   }
-  t.rows.push_back({std::string("(total)"), std::nullopt, num(all.unitsAsPrimary),
-                    num(all.unitsAsReplica), num(all.serverErrors), num(all.poolWaits),
-                    millis(all.poolWaitMicros), num(all.poolTimeouts), num(all.connects),
-                    num(all.connectFailures)});
+  row(std::string("(total)"), std::nullopt, all);
+  return t;
+}
+
+Table showQueries(const std::vector<std::vector<session::QueryStatsRow>>& perWorker) {
+  std::vector<session::QueryStatsRow> merged;
+  std::map<std::uint64_t, std::size_t> byKey;
+  for (const auto& rows : perWorker) {
+    for (const auto& r : rows) {
+      auto [it, fresh] = byKey.emplace(r.key, merged.size());
+      if (fresh) {
+        merged.push_back(r);
+        continue;
+      }
+      session::QueryStatsRow& m = merged[it->second];
+      m.calls += r.calls;
+      m.totalNanos += r.totalNanos;
+      m.asPrimary += r.asPrimary;
+      m.asReplica += r.asReplica;
+    }
+  }
+  std::sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) {
+    return a.totalNanos != b.totalNanos ? a.totalNanos > b.totalNanos : a.calls > b.calls;
+  });
+  Table t;
+  t.columns = {{"query"},   {"calls", kOidInt8},   {"total_ms"},
+               {"mean_ms"}, {"primary", kOidInt8}, {"replica", kOidInt8}};
+  for (const auto& r : merged) {
+    const double total = static_cast<double>(r.totalNanos) / 1e9;
+    t.rows.push_back({r.text, num(r.calls), secondsAsMillis(total),
+                      secondsAsMillis(total / static_cast<double>(r.calls)), num(r.asPrimary),
+                      num(r.asReplica)});
+  }
   return t;
 }
 
@@ -367,6 +423,9 @@ Table showConfig(const Overview& o) {
   }
   row("log.level", c.log.level);
   row("log.format", config::toString(c.log.format));
+  row("log.slow_statement_ms", std::to_string(c.log.slowStatementMs));
+  row("admin.pause_timeout_ms", std::to_string(c.admin.pauseTimeoutMs));
+
   return t;
 }
 
@@ -385,10 +444,13 @@ Table showHelp() {
       {"SHOW POOLS", "server connection pools per node, database and user"},
       {"SHOW CLIENTS", "client connections"},
       {"SHOW SERVERS", "server connections (in use, held, idle)"},
-      {"SHOW STATS", "queries, errors and pool waits per node since start"},
+      {"SHOW STATS", "queries, errors, latency (mean, p99) and pool waits per node and route"},
+      {"SHOW QUERIES", "statements by normalised text: calls, time, routes"},
       {"SHOW CONFIG", "the configuration in force (no passwords)"},
       {"SHOW VERSION", "pgsplit's version"},
       {"RELOAD", "re-read the configuration file (as SIGHUP)"},
+      {"PAUSE [db]", "hold new units of work once those in flight are done, until RESUME"},
+      {"RESUME [db]", "let held units of work go"},
       {"SHUTDOWN", "drain and exit (as SIGTERM)"},
   };
   for (const auto& [cmd, what] : commands)
@@ -413,7 +475,7 @@ std::string nodesJson(const Overview& o) {
            ",\"configured_role\":" + jsonString(config::toString(c.role)) +
            ",\"state\":" + jsonString(nodeState(o, i)) + ",\"up\":" + (n.up ? "true" : "false") +
            ",\"weight\":" + std::to_string(c.weight) +
-           ",\"wal_lsn\":" + (n.lsn ? jsonString(lsnText(n.lsn)) : std::string("null")) +
+           ",\"wal_lsn\":" + (n.lsn ? jsonString(routing::lsnText(n.lsn)) : std::string("null")) +
            ",\"lag_bytes\":" + (lag >= 0 ? std::to_string(lag) : std::string("null")) +
            ",\"lag_ms\":" + (lagMillis >= 0 ? std::to_string(lagMillis) : std::string("null")) +
            ",\"server_connections\":" + std::to_string(tot.serverConnections) +

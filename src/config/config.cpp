@@ -59,12 +59,13 @@ constexpr std::array kUserKeys{"name"sv,
                                "pool_mode"sv,
                                "max_server_connections"sv,
                                "idle_in_transaction_timeout_ms"sv};
-constexpr std::array kLogKeys{"level"sv, "format"sv};
-constexpr std::array kAdminKeys{"users"sv};
+constexpr std::array kLogKeys{"level"sv, "format"sv, "slow_statement_ms"sv};
+constexpr std::array kAdminKeys{"users"sv, "pause_timeout_ms"sv};
 constexpr std::array kHealthKeys{"interval_ms"sv, "timeout_ms"sv, "user"sv, "password"sv,
                                  "database"sv};
 constexpr std::array kConsistencyKeys{"read_your_writes"sv, "window_ms"sv,
-                                      "max_replica_lag_bytes"sv, "max_replica_lag_ms"sv};
+                                      "max_replica_lag_bytes"sv, "max_replica_lag_ms"sv,
+                                      "report_write_lsn"sv};
 constexpr std::int64_t kMinHealthIntervalMs = 10;
 constexpr std::int64_t kMaxHealthIntervalMs = 60LL * 60 * 1000;
 constexpr std::int64_t kMaxLagBytes = 1LL << 62;
@@ -407,11 +408,13 @@ class Validator {
     readChoice(t, "level", kLogLevels, level);
     out_.log.level = std::string(level);
     readChoice(t, "format", kLogFormats, out_.log.format);
+    readInt(t, "slow_statement_ms", 0, kMaxTimeoutMs, out_.log.slowStatementMs);
   }
 
   // [admin] users: names of [[users]] entries that may open the admin console.
   void readAdmin(const toml::table& t) {
     checkKeys(t, kAdminKeys, "in [admin]");
+    readInt(t, "pause_timeout_ms", 1, kMaxTimeoutMs, out_.admin.pauseTimeoutMs);
     const toml::node* n = t.get("users");
     if (n == nullptr) return;
     const toml::array* a = n->as_array();
@@ -499,6 +502,7 @@ class Validator {
     readInt(t, "window_ms", 1, kMaxTimeoutMs, c.windowMs);
     readInt(t, "max_replica_lag_bytes", 0, kMaxLagBytes, c.maxReplicaLagBytes);
     readInt(t, "max_replica_lag_ms", 0, kMaxTimeoutMs, c.maxReplicaLagMs);
+    readBool(t, "report_write_lsn", c.reportWriteLsn);
   }
 
   // The array behind [[name]]; reports a missing, empty or mistyped one.

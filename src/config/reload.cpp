@@ -126,6 +126,10 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
   noteChange(changes, "idle_in_transaction_timeout_ms (new clients)",
              wasPool.idleInTransactionTimeoutMs, p.idleInTransactionTimeoutMs);
   noteText(changes, "log level", current.log.level, next->log.level);
+  noteChange(changes, "[log] slow_statement_ms", current.log.slowStatementMs,
+             next->log.slowStatementMs);
+  noteChange(changes, "[admin] pause_timeout_ms", current.admin.pauseTimeoutMs,
+             next->admin.pauseTimeoutMs);
 
   for (const UserConfig& u : fresh.users) {
     const UserConfig* old = current.findUser(u.name);
@@ -161,6 +165,10 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
              c.maxReplicaLagBytes);
   noteChange(changes, "[consistency] max_replica_lag_ms", current.consistency.maxReplicaLagMs,
              c.maxReplicaLagMs);
+  if (c.reportWriteLsn != current.consistency.reportWriteLsn)
+    changes.push_back(std::string("[consistency] report_write_lsn: ") +
+                      (current.consistency.reportWriteLsn ? "true" : "false") + " -> " +
+                      (c.reportWriteLsn ? "true" : "false"));
   RoutingConfig& r = next->routing;
   if (r.writeFunctions != current.routing.writeFunctions)
     changes.push_back("[routing] write_functions changed");

@@ -1,6 +1,9 @@
 #include "pgsplit/protocol/auth.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
 #include <climits>
 
 #include <openssl/crypto.h>
@@ -67,6 +70,40 @@ bool deriveKeys(std::string_view password, std::string_view salt, std::uint32_t 
             hmacSha256(view(salted), "Server Key", out.serverKey);
   OPENSSL_cleanse(salted.data(), salted.size());
   return ok;
+}
+
+// The keys a password derives for one (salt, iterations), kept for the life of the process:
+// pgsplit logs in to the same servers as the same roles again and again (every new server
+// connection), and each PBKDF2 run costs milliseconds of CPU. Keyed by SHA-256 of the password
+// (the password itself is not copied); bounded, since salts change only when passwords do.
+std::atomic<std::uint64_t> keyCacheHits{0};
+
+bool deriveKeysCached(std::string_view password, std::string_view salt, std::uint32_t iterations,
+                      ScramKeys& out) {
+  static constexpr std::size_t kMaxEntries = 1024;
+  static std::mutex mutex;
+  static auto* cache = new std::unordered_map<std::string, ScramKeys>();
+  Key passwordHash{};
+  if (!sha256(password, passwordHash)) return false;
+  std::string key(salt);
+  key += '\0';
+  key += std::to_string(iterations);
+  key += '\0';
+  key.append(reinterpret_cast<const char*>(passwordHash.data()), passwordHash.size());
+  OPENSSL_cleanse(passwordHash.data(), passwordHash.size());
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache->find(key); it != cache->end()) {
+      out = it->second;
+      keyCacheHits.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  if (!deriveKeys(password, salt, iterations, out)) return false;
+  std::lock_guard lock(mutex);
+  if (cache->size() >= kMaxEntries) cache->clear();
+  cache->emplace(std::move(key), out);
+  return true;
 }
 
 std::optional<std::string> randomBase64(std::size_t rawBytes) {
@@ -354,7 +391,7 @@ std::optional<std::string> ScramClient::handleServerFirst(std::string_view messa
   if (!salt || salt->empty() || !iterations) return std::nullopt;
 
   ScramKeys keys;
-  if (!deriveKeys(password_, *salt, *iterations, keys)) return std::nullopt;
+  if (!deriveKeysCached(password_, *salt, *iterations, keys)) return std::nullopt;
 
   // No channel binding: c= is base64("n,,").
   std::string clientFinal = "c=biws,r=";
@@ -427,6 +464,10 @@ std::optional<std::string> base64Decode(std::string_view text) {
   }
   out.resize(out.size() - pad);  // EVP_DecodeBlock counts padding as zero bytes
   return out;
+}
+
+std::uint64_t scramKeyCacheHits() {
+  return keyCacheHits.load(std::memory_order_relaxed);
 }
 
 }  // namespace pgsplit::protocol

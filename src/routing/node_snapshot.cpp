@@ -1,5 +1,7 @@
 #include "pgsplit/routing/node_snapshot.hpp"
 
+#include <cstdio>
+
 namespace pgsplit::routing {
 
 NodeStateBoard::NodeStateBoard(NodeSnapshot initial)
@@ -45,6 +47,13 @@ std::uint64_t parseLsn(std::string_view text) {
   std::uint64_t hi = 0, lo = 0;
   if (!hex(text.substr(0, slash), hi) || !hex(text.substr(slash + 1), lo)) return 0;
   return (hi << 32) | lo;
+}
+
+std::string lsnText(std::uint64_t lsn) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
+                static_cast<unsigned>(lsn & 0xffffffffu));
+  return buf;
 }
 
 const char* toString(Role r) {

@@ -119,7 +119,8 @@ Decision Router::route(const sql::Classification& cls, const SessionView& sessio
     if (r >= 0) return {r, Target::Replica, cls.reason, {}};
     return readFallback(snap, balancer,
                         session.minReplayLsn
-                            ? "read-your-writes: no replica has replayed the session's write"
+                            ? "read-your-writes: no replica has replayed the session's write "
+                              "(or pgsplit.min_lsn)"
                             : "read: no replica up and within the lag limits, primary");
   }
   const char* why = forcedPrimary ? "hint: primary" : cls.reason;

@@ -6,6 +6,12 @@
 // (ParseComplete); a Bind or Describe of a statement the backend lacks gets a Parse sent ahead of
 // it whose reply the client never sees; a Close only forgets the client's name. The ReplyStream
 // keeps those answers and omissions in their place in the reply stream.
+//
+// A client's name table changes in client order, ahead of the server's answers: a Parse adds the
+// name at once, a Close or DEALLOCATE drops it. The server may refuse or skip them; then the
+// change is undone (statementFailed, EffectLedger), and until the server has answered, a later
+// unit naming such a statement waits for that answer (nameInDoubt), so that what it gets is
+// what PostgreSQL would answer.
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
@@ -47,16 +53,6 @@ std::string_view bodyOf(std::string_view raw) {
   return raw.substr(5);
 }
 
-std::string quotedName(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 }  // namespace
 
 void ClientSession::addOp(char type, std::string_view raw, StatementRef statement) {
@@ -66,8 +62,6 @@ void ClientSession::addOp(char type, std::string_view raw, StatementRef statemen
   op.size = static_cast<std::uint32_t>(raw.size());
   if (statement) batchNeedsRender_ = true;
   op.statement = std::move(statement);
-  op.clearsStatements = pendingClear_;
-  pendingClear_ = false;
   batchOps_.push_back(std::move(op));
   batch_.append(raw);
 }
@@ -85,36 +79,66 @@ void ClientSession::noteStatement(const sql::Classification& c) {
   batchHasStatement_ = true;
 }
 
-void ClientSession::noteEffectList(const std::vector<sql::SessionEffect>& effects) {
+std::pair<std::uint64_t, std::uint64_t> ClientSession::noteEffectList(
+    const std::vector<sql::SessionEffect>& effects, bool forwarded) {
+  const std::uint64_t begin = ledger_.next();
   for (const auto& e : effects) {
-    // The client's names go at once (a Parse of the same name may follow in the pipeline);
-    // settings change when the server confirms (readyForQuery).
+    EffectLedger::Record& r = *ledger_.find(ledger_.add(e, unitSeq_));
+    // The client's names go at once (a Parse of the same name may follow in this batch); the
+    // record keeps them to give back if the statement does not run.
     if (e.kind == EffectKind::DiscardAll || e.kind == EffectKind::DeallocateAll) {
+      r.removedAll.assign(statements_.begin(), statements_.end());
       statements_.clear();
-      pendingClear_ = true;  // marks the message that runs it (addOp)
     } else if (e.kind == EffectKind::Deallocate) {
-      statements_.erase(e.name);
-      if (e.name.starts_with("pgsplit_")) batchPoisons_ = true;  // one of pgsplit's own
-    } else if (e.kind == EffectKind::Unsupported) {
-      batchClass_.pins = true;
-      batchClass_.readOnly = false;
-      batchClass_.reason = "pin: SET SESSION CHARACTERISTICS";
+      if (auto it = statements_.find(e.name); it != statements_.end()) {
+        r.removed = std::move(it->second);
+        statements_.erase(it);
+      }
+      if (forwarded && e.name.starts_with("pgsplit_")) batchPoisons_ = true;  // one of ours
     }
-    batchEffects_.push_back(e);
+  }
+  return {begin, ledger_.next()};
+}
+
+void ClientSession::notePins(const std::vector<sql::SessionEffect>& effects) {
+  for (const auto& e : effects) {
+    if (e.kind != EffectKind::Unsupported) continue;
+    batchClass_.pins = true;
+    batchClass_.readOnly = false;
+    batchClass_.reason = "pin: SET SESSION CHARACTERISTICS";
   }
 }
 
-std::size_t ClientSession::noteEffects(std::string_view text, const sql::Classification& c) {
-  if (!c.setsSessionState && !sql::mentionsDiscardOrDeallocate(text)) return 0;
-  auto effects = sql::sessionEffects(text);
-  noteEffectList(effects);
-  return static_cast<std::size_t>(std::count_if(effects.begin(), effects.end(), [](const auto& e) {
-    return e.kind == EffectKind::Set || e.kind == EffectKind::Reset ||
-           e.kind == EffectKind::ResetAll;
-  }));
+bool ClientSession::nameInDoubt(std::string_view name) const {
+  if (name.empty()) return false;  // the unnamed statement: no later Parse depends on it
+  if (auto it = namesInFlight_.find(name);
+      it != namesInFlight_.end() && it->second > answeredUnit_ && it->second < unitSeq_)
+    return true;
+  return ledger_.mayForget(unitSeq_, name);
+}
+
+Task<void> ClientSession::settleNames() {
+  co_await waitUntilSettled();
+  // Every unit sent so far has its answer: what its names became is known.
+  answeredUnit_ = unitSeq_ - 1;
+  std::erase_if(namesInFlight_, [this](const auto& kv) { return kv.second <= answeredUnit_; });
+}
+
+std::string_view ClientSession::statementNameOf(const Frame& frame) {
+  if (frame.type == client::Parse) {
+    auto m = decodeParse(frame.body);
+    return m ? m->statement : std::string_view();
+  }
+  if (frame.type == client::Bind) {
+    auto m = decodeBindHead(frame.body);
+    return m ? m->statement : std::string_view();
+  }
+  auto m = decodeCloseOrDescribe(frame.body);
+  return m && m->kind == 'S' ? m->name : std::string_view();
 }
 
 void ClientSession::noteExecution(const sql::Classification& c, std::size_t settingStatements) {
+  units_.noteStatement(c.fingerprint);  // operations: statement statistics
   // Read-your-writes cares about data: a unit of SETs, or one that only prepares, writes none;
   // neither does a lone BEGIN or COMMIT (a transaction's writes count when it ends).
   if (c.readOnly || c.primaryRead || settingStatements >= c.statements) return;
@@ -130,7 +154,8 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
   if (parse->statement.empty()) {
     unnamedStatement_ = worker_.classifier().classify(parse->query, database_, user_);
     unnamedEffects_.clear();
-    if (unnamedStatement_.setsSessionState || sql::mentionsDiscardOrDeallocate(parse->query))
+    if (unnamedStatement_.setsSessionState ||
+        (!unnamedStatement_.readOnly && sql::mentionsSessionControl(parse->query)))
       unnamedEffects_ = sql::sessionEffects(parse->query);
     unnamedBody_.assign(frame.body.substr(1));  // (the unnamed statement's name is "")
     unnamedValid_ = true;
@@ -150,6 +175,7 @@ bool ClientSession::noteParse(const Frame& frame, std::string_view raw) {
   std::string_view body = frame.body.substr(parse->statement.size() + 1);
   StatementRef def = worker_.statements().intern(body, parse->query);
   statements_.emplace(std::string(parse->statement), def);
+  namesInFlight_.insert_or_assign(std::string(parse->statement), unitSeq_);
   noteStatement(worker_.classifier().classify(def->query, database_, user_));
   addOp(client::Parse, raw, std::move(def));
   return true;
@@ -159,10 +185,18 @@ bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
   auto bind = decodeBindHead(frame.body);
   if (!bind) return false;
   if (skipUntilSync_) return true;
+  // The effects of what the portal runs count when an Execute runs it.
+  auto bindEffects = [&](const std::vector<sql::SessionEffect>& effects) {
+    notePins(effects);
+    if (!effects.empty())
+      portalEffects_.insert_or_assign(std::string(bind->portal), BoundEffects{effects, unitSeq_});
+    else if (!portalEffects_.empty())
+      portalEffects_.erase(std::string(bind->portal));
+  };
   if (bind->statement.empty()) {
     noteStatement(unnamedStatement_);
     noteExecution(unnamedStatement_, unnamedStatement_.setsSessionState ? 1 : 0);
-    noteEffectList(unnamedEffects_);
+    bindEffects(unnamedEffects_);
     addOp(client::Bind, raw);
     batchOps_.back().usesUnnamed = true;
     return true;
@@ -176,6 +210,7 @@ bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
     unknown.statements = 1;
     noteStatement(unknown);
     noteExecution(unknown, 0);
+    bindEffects({});
     addOp(client::Bind, raw);
     return true;
   }
@@ -185,8 +220,39 @@ bool ClientSession::noteBind(const Frame& frame, std::string_view raw) {
       worker_.classifier().classify(it->second->query, database_, user_);
   noteStatement(cls);
   noteExecution(cls, cls.setsSessionState ? 1 : 0);
-  noteEffectList(it->second->effects);
+  bindEffects(it->second->effects);
   addOp(client::Bind, raw, it->second);
+  return true;
+}
+
+bool ClientSession::noteExecute(const Frame& frame, std::string_view raw) {
+  auto exec = decodeExecute(frame.body);
+  if (!exec) return false;
+  if (skipUntilSync_) return true;
+  auto it = portalEffects_.empty() ? portalEffects_.end() : portalEffects_.find(exec->portal);
+  if (it == portalEffects_.end()) {
+    addOp(client::Execute, raw);
+    return true;
+  }
+  const std::vector<sql::SessionEffect> effects = it->second.effects;
+  // DEALLOCATE of a statement pgsplit manages: the server knows it under another name, so the
+  // answer is pgsplit's, as for a simple Query. Only with its Bind in this batch, where an
+  // error before it makes the server skip both (an aborted transaction fails the Bind).
+  char answer = 0;
+  if (effects.size() == 1 && effects[0].kind == EffectKind::Deallocate &&
+      !effects[0].name.empty() && it->second.unit == unitSeq_) {
+    if (statements_.count(effects[0].name))
+      answer = 'C';
+    else if (effects[0].name.starts_with("pgsplit_"))
+      answer = 'E';  // one of pgsplit's own names: not the client's to drop
+  }
+  const auto [begin, end] = noteEffectList(effects, answer == 0);
+  addOp(client::Execute, raw);
+  BatchOp& op = batchOps_.back();
+  op.answer = answer;
+  op.effectsBegin = begin;
+  op.effectsEnd = end;
+  if (answer) batchNeedsRender_ = true;
   return true;
 }
 
@@ -202,6 +268,8 @@ bool ClientSession::noteDescribeOrClose(const Frame& frame, std::string_view raw
       unnamedValid_ = false;  // Close of the unnamed statement
     return true;
   }
+  if (frame.type == client::Close && m->kind == 'P' && !portalEffects_.empty())
+    portalEffects_.erase(std::string(m->name));
   auto it = m->kind == 'S' ? statements_.find(m->name) : statements_.end();
   if (it == statements_.end()) {
     addOp(frame.type, raw);
@@ -217,6 +285,7 @@ bool ClientSession::noteDescribeOrClose(const Frame& frame, std::string_view raw
   // Close: the client forgets the name; the statement stays on backends for the next user of
   // the text (bounded per backend).
   addOp(client::Close, raw, it->second);
+  namesInFlight_.insert_or_assign(it->first, unitSeq_);
   statements_.erase(it);
   return true;
 }
@@ -233,6 +302,7 @@ bool ClientSession::answerableLocally() const {
 void ClientSession::abandonBatch() {
   // Nothing was sent: undo what the batch did to the client's names.
   batchWrites_ = false;
+  units_.abandon();
   for (const auto& op : batchOps_) {
     if (!op.statement) continue;
     std::string_view body = bodyOf(std::string_view(batch_).substr(op.offset, op.size));
@@ -245,15 +315,15 @@ void ClientSession::abandonBatch() {
         statements_.emplace(std::string(m->name), op.statement);
     }
   }
-  batchEffects_.clear();
+  ledger_.abandon(unitSeq_, *this);  // (after the Parses: a DEALLOCATE ALL's names go back last)
   clearBatch();
 }
 
 bool ClientSession::pushReply(PendingReply entry) {
   if (replies_.push(std::move(entry))) return true;
-  // The backend skips it (an error came before it in this batch): it takes no effect.
+  // The backend skips it (an error came before it in this batch): it takes no effect. (Its
+  // session effects are given back when its unit ends, or at once if nothing ends it.)
   if (entry.statement) statementFailed(entry);
-  if (entry.carriesEffects && !unitEffects_.empty()) unitEffects_.pop_back();
   return false;
 }
 
@@ -306,20 +376,38 @@ void ClientSession::sendParse(BackendConnection& target, const StatementRef& s,
   pushReply(std::move(close));
 }
 
+void ClientSession::sendFailure(PendingReply e, const ErrorSpec& error) {
+  MessageWriter(wire_)
+      .begin(client::Parse)
+      .cstr("pgsplit_refused")
+      .cstr("pgsplit: refused")  // a syntax error, whatever the server's state
+      .i16(0)
+      .end();
+  e.replaceError = true;
+  writeError(e.payload, error);
+  pushReply(std::move(e));
+}
+
 bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
                                 const std::string& batch, const std::vector<BatchOp>& ops,
-                                std::vector<sql::SessionEffect>* effects) {
+                                std::uint64_t unit) {
   // Without managed statements or settings to send first, the batch goes out as the client
   // wrote it (no copy); only the replies it expects are recorded.
   bool copy = !wire_.empty();
   bool unnamedHere = false;  // a Parse "" earlier in this batch provides it
   for (const auto& op : ops) {
-    copy = copy || op.statement || op.duplicate || op.reservedClose;
+    copy =
+        copy || op.statement || op.duplicate || op.reservedClose || op.answer || op.restoresStartup;
+    // (startup values may be restored after it: rare, a copy is cheap then)
+    copy = copy || (op.effectsBegin != op.effectsEnd && !startupValues_.empty());
     if (op.usesUnnamed && !unnamedHere && needsUnnamed(target)) copy = true;
     unnamedHere = unnamedHere || op.parsesUnnamed;
   }
   unnamedHere = false;
+  std::string_view unnamedParse;  // the batch's latest Parse "", as the client sent it
+  bool unnamedTaken = false;      // ... replaced on the server since by pgsplit's own
   lastEndAccepted_ = true;
+  auto& st = target.state();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const BatchOp& op = ops[i];
     std::string_view raw = std::string_view(batch).substr(op.offset, op.size);
@@ -329,29 +417,29 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
     }
     PendingReply e;
     e.request = op.type;
-    const bool last = i + 1 == ops.size();
-    const bool endsUnit =
-        op.type == client::Sync || op.type == client::Query || op.type == client::FunctionCall;
-    if (last && endsWithSync && endsUnit && effects && !effects->empty()) {
-      e.carriesEffects = true;
-      unitEffects_.push_back(std::move(*effects));
-      effects->clear();
+    e.unit = unit;
+    e.effectsBegin = op.effectsBegin;
+    e.effectsEnd = op.effectsEnd;
+    const bool endsUnitHere =
+        i + 1 == ops.size() && endsWithSync &&
+        (op.type == client::Sync || op.type == client::Query || op.type == client::FunctionCall);
+    // DEALLOCATE ALL / DISCARD ALL: what follows it prepares anew; what the backend held comes
+    // back if it does not run.
+    for (std::uint64_t seq = op.effectsBegin; seq < op.effectsEnd; ++seq) {
+      EffectLedger::Record* r = ledger_.find(seq);
+      if (!r || r->backendPrepared ||
+          (r->effect.kind != EffectKind::DeallocateAll && r->effect.kind != EffectKind::DiscardAll))
+        continue;
+      r->backendPrepared.emplace(std::move(st.prepared));
+      st.prepared.clear();
     }
     if (op.duplicate) {
       // The server must see an error too (the batch, or the transaction, fails as on
       // PostgreSQL): a Parse that cannot succeed, whose error is replaced by 42P05.
       auto parse = decodeParse(bodyOf(raw));
-      std::string message =
-          "prepared statement \"" + std::string(parse->statement) + "\" already exists";
-      MessageWriter(wire_)
-          .begin(client::Parse)
-          .cstr("pgsplit_duplicate")
-          .cstr("pgsplit: duplicate prepared statement")
-          .i16(0)
-          .end();
-      e.replaceError = true;
-      writeError(e.payload, {"ERROR", "42P05", message});
-      pushReply(std::move(e));
+      sendFailure(std::move(e),
+                  {"ERROR", "42P05",
+                   "prepared statement \"" + std::string(parse->statement) + "\" already exists"});
       continue;
     }
     if (op.reservedClose) {
@@ -359,22 +447,80 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
       pushReply(std::move(e));
       continue;
     }
-    if (!op.statement) {
-      if (op.usesUnnamed && !unnamedHere) ensureUnnamed(target);
-      if (copy) wire_.append(raw);
-      const bool endsUnitHere = last && endsUnit;
+    if (op.answer == 'C') {
+      e.synthetic = 'C';
+      MessageWriter(e.payload).begin(server::CommandComplete).cstr("DEALLOCATE").end();
+      pushReply(std::move(e));
+      continue;
+    }
+    if (op.answer == 'E') {
+      const EffectLedger::Record* r = ledger_.find(op.effectsBegin);
+      const std::string name = r ? r->effect.name : std::string();
+      sendFailure(std::move(e),
+                  {"ERROR", "26000", "prepared statement \"" + name + "\" does not exist"});
+      continue;
+    }
+    if (op.restoresStartup) {
+      // A lone statement resetting startup parameters, sent as Parse/Bind/Execute so that
+      // pgsplit's restore of their startup values runs right after it, before its
+      // ReadyForQuery (and only if it ran: after an error the server skips to the Sync).
+      auto text = decodeQuery(bodyOf(raw));
+      MessageWriter(wire_).begin(client::Parse).cstr("").cstr(*text).i16(0).end();
+      MessageWriter(wire_).begin(client::Bind).cstr("").cstr("").i16(0).i16(0).i16(0).end();
+      MessageWriter(wire_).begin(client::Execute).cstr("").i32(0).end();
+      for (char own : {client::Parse, client::Bind}) {
+        PendingReply o;
+        o.request = own;
+        o.forClient = false;  // (an error still reaches the client)
+        pushReply(std::move(o));
+      }
+      PendingReply execute = e;
+      execute.request = client::Execute;
+      pushReply(std::move(execute));
+      restoreStartup(target, startupResets(op.effectsBegin, op.effectsEnd), op.effectsBegin,
+                     op.effectsEnd);
+      writeSync(wire_);
+      e.request = client::Sync;  // its ReadyForQuery is the Query's
+      e.effectsBegin = e.effectsEnd = 0;
       if (!pushReply(std::move(e)) && endsUnitHere) lastEndAccepted_ = false;
-      // DEALLOCATE ALL / DISCARD ALL: what follows it in the stream prepares anew.
-      if (op.clearsStatements) target.state().prepared.clear();
+      st.unnamedOwner = 0;
+      continue;
+    }
+    if (!op.statement) {
+      if (op.usesUnnamed) {
+        if (!unnamedHere) {
+          ensureUnnamed(target);
+        } else if (unnamedTaken) {
+          // pgsplit's restore used the unnamed statement: the client's comes back.
+          wire_.append(unnamedParse);
+          PendingReply o;
+          o.request = client::Parse;
+          o.forClient = false;
+          pushReply(std::move(o));
+          st.unnamedOwner = id_;
+          st.unnamedGeneration = unnamedGeneration_;
+          unnamedTaken = false;
+        }
+      }
+      if (copy) wire_.append(raw);
+      if (!pushReply(std::move(e)) && endsUnitHere) lastEndAccepted_ = false;
       if (op.parsesUnnamed) {
         unnamedHere = true;
-        target.state().unnamedOwner = id_;
-        target.state().unnamedGeneration = unnamedGeneration_;
+        unnamedParse = raw;
+        unnamedTaken = false;
+        st.unnamedOwner = id_;
+        st.unnamedGeneration = unnamedGeneration_;
       } else if (op.type == client::Query) {
-        target.state().unnamedOwner = 0;  // a simple Query drops the unnamed statement
+        st.unnamedOwner = 0;  // a simple Query drops the unnamed statement
       } else if (op.type == client::Close && !op.usesUnnamed) {
         auto m = decodeCloseOrDescribe(bodyOf(raw));
-        if (m && m->kind == 'S' && m->name.empty()) target.state().unnamedOwner = 0;
+        if (m && m->kind == 'S' && m->name.empty()) st.unnamedOwner = 0;
+      } else if (op.type == client::Execute && op.effectsBegin != op.effectsEnd) {
+        auto names = startupResets(op.effectsBegin, op.effectsEnd);
+        if (!names.empty()) {
+          restoreStartup(target, names, op.effectsBegin, op.effectsEnd);
+          unnamedTaken = true;
+        }
       }
       continue;
     }
@@ -382,7 +528,7 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
     if (op.type == client::Parse) {
       e.statement = s;
       e.clientName = std::string(decodeParse(bodyOf(raw))->statement);
-      if (target.state().prepared.use(s.get())) {
+      if (st.prepared.use(s.get())) {
         e.synthetic = '1';  // the backend has it: answered here
         pushReply(std::move(e));
       } else {
@@ -401,7 +547,6 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
           .raw(rest)
           .end();
       pushReply(std::move(e));
-      if (op.clearsStatements) target.state().prepared.clear();
       continue;
     }
     if (op.type == client::Describe) {
@@ -423,10 +568,13 @@ Task<bool> ClientSession::answerDeallocate(std::string_view text) {
   // Only a lone DEALLOCATE naming a statement pgsplit manages (its backend name differs).
   auto effects = sql::sessionEffects(text);
   if (effects.size() != 1 || effects[0].kind != EffectKind::Deallocate) co_return false;
-  auto it = statements_.find(effects[0].name);
-  const bool reserved = it == statements_.end() && effects[0].name.starts_with("pgsplit_");
+  const std::string name = effects[0].name;
+  const bool reservedName = name.starts_with("pgsplit_");
+  if (!statements_.count(name) && !reservedName && !nameInDoubt(name)) co_return false;
+  co_await settleNames();  // what the name is depends on the answers to units in flight
+  auto it = statements_.find(name);
+  const bool reserved = it == statements_.end() && reservedName;
   if (it == statements_.end() && !reserved) co_return false;
-  co_await waitUntilSettled();
   const char status = active_ ? active_->txnStatus() : 'I';
   if (status == 'E') co_return false;  // the server says "transaction is aborted", as it should
   if (reserved) {
@@ -434,10 +582,10 @@ Task<bool> ClientSession::answerDeallocate(std::string_view text) {
     // transaction the server must fail it: forwarded, and that backend is not reused.)
     if (status != 'I') co_return false;
     scratch_.clear();
-    std::string message = "prepared statement \"" + effects[0].name + "\" does not exist";
-    writeError(scratch_, {"ERROR", "26000", message});
+    writeError(scratch_, {"ERROR", "26000", "prepared statement \"" + name + "\" does not exist"});
     writeReadyForQuery(scratch_, status);
     std::string bytes = std::move(scratch_);
+    closeUnit();
     co_return co_await writeClient(bytes);
   }
   statements_.erase(it);
@@ -445,141 +593,8 @@ Task<bool> ClientSession::answerDeallocate(std::string_view text) {
   MessageWriter(scratch_).begin(server::CommandComplete).cstr("DEALLOCATE").end();
   writeReadyForQuery(scratch_, status);
   std::string bytes = std::move(scratch_);
-  if (!co_await writeClient(bytes)) co_return false;
-  co_return true;
-}
-
-// --- settings ---
-
-void ClientSession::noteStartupParameter(std::string_view name, std::string_view value) {
-  const std::string lower = sql::asciiLowered(name);
-  if (!sql::plausibleParameterName(lower)) {
-    spdlog::info("[c{}] ignoring startup parameter with an unusable name", id_);
-    return;
-  }
-  startupParameters_.emplace_back(name, value);
-  startupSettings_[lower] = sql::startupSettingSql(lower, value);
-  settings_ = startupSettings_;
-  settingsChanged();
-}
-
-void ClientSession::settingsChanged() {
-  ++settingsVersion_;
-  auto it = settings_.find("default_transaction_isolation");
-  serializableDefault_ = it != settings_.end() &&
-                         sql::asciiLowered(it->second).find("serializable") != std::string::npos;
-}
-
-void ClientSession::syncSettings(BackendConnection& target) {
-  auto& st = target.state();
-  if (st.syncedSession == id_ && st.syncedVersion == settingsVersion_ && !st.settingsUnknown)
-    return;
-  // One Query message per statement: each runs in its own implicit transaction, so one that fails
-  // (reported to the client as a notice) cannot undo the others, above all the RESETs of what
-  // another client left behind.
-  bool sent = false;
-  auto add = [&](std::string_view statement) {
-    writeQuery(wire_, statement);
-    PendingReply e;
-    e.request = client::Query;
-    e.forClient = false;
-    e.errorAsNotice = true;
-    pushReply(std::move(e));
-    sent = true;
-  };
-  if (st.settingsUnknown) {
-    // RESET ALL leaves the role alone: SET SESSION AUTHORIZATION DEFAULT resets it too.
-    add("SET SESSION AUTHORIZATION DEFAULT");
-    add("RESET ALL");
-    st.settings.clear();
-  }
-  for (const auto& [name, had] : st.settings) {
-    if (settings_.find(name) != settings_.end()) continue;
-    if (name == "session_authorization")
-      add("SET SESSION AUTHORIZATION DEFAULT");
-    else
-      add("RESET " + quotedName(name));
-  }
-  // SET SESSION AUTHORIZATION resets the role: it goes first.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& [name, want] : settings_) {
-      if ((name == "session_authorization") != (pass == 0)) continue;
-      auto it = st.settings.find(name);
-      if (it == st.settings.end() || it->second != want) add(want);
-    }
-  }
-  if (!st.settings.empty() || !settings_.empty()) st.settings = settings_;
-  st.settingsUnknown = false;
-  st.syncedSession = id_;
-  st.syncedVersion = settingsVersion_;
-  if (!sent) return;
-  st.unnamedOwner = 0;  // (a simple Query drops the unnamed statement)
-  spdlog::debug("[c{}] bringing server connection (pid {}) in line with the client's settings", id_,
-                target.pid());
-}
-
-void ClientSession::setSetting(const std::string& name, const std::string* sql) {
-  if (sql) {
-    settings_[name] = *sql;
-    return;
-  }
-  auto startup = startupSettings_.find(name);
-  if (startup != startupSettings_.end())
-    settings_[name] = startup->second;  // RESET goes back to what the client connected with
-  else
-    settings_.erase(name);
-}
-
-void ClientSession::resetAllSettings() {
-  // RESET ALL leaves the role and the session authorization as they are (PostgreSQL's
-  // GUC_NO_RESET_ALL), so they survive here too.
-  auto keep = [this](const char* name, std::map<std::string, std::string, std::less<>>& into) {
-    if (auto it = settings_.find(name); it != settings_.end()) into[name] = it->second;
-  };
-  std::map<std::string, std::string, std::less<>> next = startupSettings_;
-  keep("role", next);
-  keep("session_authorization", next);
-  settings_ = std::move(next);
-}
-
-void ClientSession::applyEffects(std::vector<sql::SessionEffect>& effects,
-                                 BackendConnection* conn) {
-  backend::ServerState* st = conn ? &conn->state() : nullptr;
-  for (auto& e : effects) {
-    switch (e.kind) {
-      case EffectKind::Set:
-        setSetting(e.name, &e.text);
-        if (st) st->settings[e.name] = e.text;
-        break;
-      case EffectKind::Reset:
-        setSetting(e.name, nullptr);
-        if (st) st->settings.erase(e.name);
-        break;
-      case EffectKind::DiscardAll:
-        // Temporary tables, LISTEN, session locks, SQL PREPAREs, the role: all gone with it.
-        if (pinned_) spdlog::info("[c{}] DISCARD ALL: session no longer pinned", id_);
-        pinned_ = false;
-        pinReason_ = nullptr;
-        settings_ = startupSettings_;
-        if (st) st->settings.clear();
-        break;
-      case EffectKind::ResetAll:
-        resetAllSettings();
-        if (st) {
-          std::map<std::string, std::string, std::less<>> kept;
-          for (const char* name : {"role", "session_authorization"})
-            if (auto it = st->settings.find(name); it != st->settings.end())
-              kept[name] = it->second;
-          st->settings = std::move(kept);
-        }
-        break;
-      case EffectKind::DeallocateAll:
-      case EffectKind::Deallocate:
-      case EffectKind::Unsupported:
-        break;
-    }
-  }
-  settingsChanged();
+  closeUnit();
+  co_return co_await writeClient(bytes);
 }
 
 }  // namespace pgsplit::session

@@ -48,15 +48,23 @@ Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
   BackendConnection::Ptr conn = std::move(held_[idx]);
   if (!conn) {
     pool::CheckoutFailure failure;
+    const auto askedAt = UnitTracker::Clock::now();  // operations: pool-wait histogram
     conn = co_await pools_[idx]->checkout(failure);
     if (!conn) {
       const auto& name = runtime_.config->nodes[idx].name;
       errorText = "pgsplit: node " + name + ": " + failure.login.text;
       errorState_ = failure.login.sqlstate.empty() ? "08006" : failure.login.sqlstate;
       error = {"ERROR", errorState_, errorText};  // views into members that outlive the call
-      spdlog::warn("[c{}] no server connection to node {}: {}", id_, name, failure.login.text);
+      const bool unreachable = !failure.timedOut && failure.login.errorMessage.empty();
+      spdlog::warn("[c{}] no server connection to node {}: {}{}", id_, name, failure.login.text,
+                   unreachable ? " (node out of rotation until a health check reaches it)" : "");
       co_return nullptr;
     }
+    const auto gotAt = UnitTracker::Clock::now();  // also the send time of the unit
+    if (NodeLatency* l = worker_.stats().latency(idx))
+      l->poolWait.observe(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(gotAt - askedAt).count()));
+    units_.checkedOut(conn.get(), gotAt);
   }
   if (state_ == State::Closed) {  // the client left while we waited
     pools_[idx]->release(std::move(conn));
@@ -70,7 +78,7 @@ void ClientSession::attach(BackendConnection::Ptr conn) {
   replies_.reset();
   carry_ = 0;
   active_ = std::move(conn);
-  relaySignal_.cancel();
+  relaySignal_.notify();
 }
 
 bool ClientSession::releasable(char status) const {
@@ -78,8 +86,8 @@ bool ClientSession::releasable(char status) const {
 }
 
 void ClientSession::wake() {
-  relaySignal_.cancel();
-  clientSignal_.cancel();
+  relaySignal_.notify();
+  clientSignal_.notify();
 }
 
 void ClientSession::returnBackends() {
@@ -112,9 +120,7 @@ Task<void> ClientSession::relay(std::shared_ptr<ClientSession> self) {
   while (self->state_ != State::Closed) {
     auto conn = self->active_;
     if (!conn) {
-      self->relaySignal_.expires_at(asio::steady_timer::time_point::max());
-      error_code ec;
-      co_await self->relaySignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await self->relaySignal_.wait();
       continue;
     }
     if (!co_await self->relayOnce(std::move(conn))) {
@@ -123,7 +129,7 @@ Task<void> ClientSession::relay(std::shared_ptr<ClientSession> self) {
     }
   }
   self->relayRunning_ = false;
-  self->clientSignal_.cancel();
+  self->clientSignal_.notify();
 }
 
 // One read from the active backend, matched to the requests and forwarded in bulk. False: the
@@ -210,6 +216,7 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
   relayFlushing_ = true;
   const bool ok = out.empty() || co_await writeClient(out);
   relayFlushing_ = false;
+  if (units_.hasAnswered()) units_.delivered(worker_, id_);  // operations: latency
   if (release) {
     carry_ = 0;
     pools_[conn->nodeIndex()]->release(std::move(conn));
@@ -218,7 +225,7 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     carry_ = chunk.size() - result.consumed;
     if (carry_ > 0) std::memmove(buf.data(), buf.data() + result.consumed, carry_);
   }
-  clientSignal_.cancel();
+  clientSignal_.notify();
   armIdleInTransaction();  // the unit is done and its transaction still open: the clock starts
   co_return ok;
 }
@@ -235,6 +242,7 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
       return true;
     }
   }
+  const std::uint64_t captured = std::exchange(capturedLsn_, 0);
   if (!entry.forClient) {
     // pgsplit's own settings SQL. If it failed the client was told (as a notice); the backend's
     // settings are unknown now and get RESET ALL before the next unit.
@@ -246,31 +254,20 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
     return false;
   }
   copyIn_ = false;
-  if (entry.carriesEffects && !unitEffects_.empty()) {
-    auto& effects = unitEffects_.front();
-    txnEffects_.insert(txnEffects_.end(), std::make_move_iterator(effects.begin()),
-                       std::make_move_iterator(effects.end()));
-    unitEffects_.pop_front();
+  // The statements of the unit that ran are known now; at 'I' its transaction is over.
+  if (!ledger_.empty()) ledger_.unitEnded(entry.unit, status, failed, *this);
+  answeredUnit_ = entry.unit;
+  if (!namesInFlight_.empty())
+    std::erase_if(namesInFlight_, [this](const auto& kv) { return kv.second <= answeredUnit_; });
+  if (pendingSyncs_ > 0) {
+    --pendingSyncs_;
+    units_.answered();  // operations: latency, once the reply reaches the client
   }
-  if (failed) txnTainted_ = true;
-  if (status == 'I') {
-    // The transaction (explicit or implicit) is over: its settings stand if it committed.
-    if (!txnEffects_.empty()) {
-      if (!txnTainted_) {
-        applyEffects(txnEffects_, conn);
-      } else if (conn) {
-        conn->state().settingsUnknown = true;  // rolled back, maybe partly: start clean
-      }
-      txnEffects_.clear();
-    }
-    txnTainted_ = false;
-  }
-  if (pendingSyncs_ > 0) --pendingSyncs_;
   if (writeInFlight_ && pendingSyncs_ == 0 && !batchOpen_) {
     writeInFlight_ = false;
     wrote_ = true;
     lastWriteAt_ = routing::Clock::now();
-    requiredLsn_ = 0;
+    requiredLsn_ = captured;  // 0: the health checks' next primary sample will say
     if (status != 'I') txnWrote_ = true;
   }
   if (status == 'I' && txnWrote_) {
@@ -278,7 +275,7 @@ bool ClientSession::readyForQuery(const PendingReply& entry, char status, bool f
     txnWrote_ = false;
     wrote_ = true;
     lastWriteAt_ = routing::Clock::now();
-    requiredLsn_ = 0;
+    requiredLsn_ = captured;
   }
   if (pendingSyncs_ == 0 && !batchOpen_ && releasable(status)) {
     releaseAfterScan_ = true;
@@ -303,21 +300,11 @@ void ClientSession::statementFailed(const PendingReply& entry) {
   }
 }
 
-void ClientSession::commandComplete(std::string_view tag) {
-  if (tag.starts_with("ROLLBACK")) {
-    txnTainted_ = true;  // (ROLLBACK TO SAVEPOINT too: which SETs survive is not tracked)
-    return;
-  }
-  if (!active_) return;
-  // The server's word on statements that clear its state, however they were spelt.
-  auto& st = active_->state();
-  if (tag == "DISCARD ALL") {
-    st.prepared.clear();
-    st.settings.clear();
-    st.syncedSession = 0;
-  } else if (tag == "DEALLOCATE ALL") {
-    st.prepared.clear();
-  }
+void ClientSession::commandComplete(std::string_view tag, const PendingReply& entry) {
+  // The server's word that a statement ran (see EffectLedger). A COMMIT or ROLLBACK needs no
+  // record of its own to end a transaction that holds settings.
+  if (entry.effectsBegin != entry.effectsEnd || ledger_.inTransaction())
+    ledger_.commandComplete(tag, entry.effectsBegin, entry.effectsEnd, *this);
 }
 
 void ClientSession::copyInStarted(bool syncQueued) {
@@ -327,7 +314,11 @@ void ClientSession::copyInStarted(bool syncQueued) {
 
 void ClientSession::errorResponse(std::string_view body, const PendingReply& entry) {
   // Operations: errors by node and SQLSTATE class (metrics, SHOW STATS).
-  if (active_ && entry.forClient) worker_.stats().countServerError(active_->nodeIndex(), body);
+  if (active_ && entry.forClient) {
+    const std::size_t node = active_->nodeIndex();
+    worker_.stats().countServerError(
+        node, worker_.nodes().nodes[node].role == routing::Role::Replica, body);
+  }
   if (!armed_ || !entry.forClient) return;
   auto fields = decodeError(body);
   if (!fields) return;
@@ -376,6 +367,7 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
   std::string errText;
   if (primary >= 0) {
     target = co_await acquire(primary, err, errText);
+    units_.forgetCheckout();  // the unit keeps the time it was first sent
   } else {
     errText = "pgsplit: no primary node is available";
     err = {"ERROR", "08006", errText};
@@ -391,19 +383,20 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
     writeReadyForQuery(scratch_, 'I');
     std::string bytes = std::move(scratch_);
     pendingSyncs_ = 0;
+    units_.clear();
     retrying_ = false;
-    clientSignal_.cancel();
+    clientSignal_.notify();
     co_await writeClient(bytes);
     co_return;
   }
   // The client's Sync is still counted in pendingSyncs_: the primary's ReadyForQuery answers it.
   wire_.clear();
   if (target->txnStatus() == 'I') syncSettings(*target);
-  const bool rewritten = renderBatch(*target, true, retry_.batch, retry_.ops, nullptr);
+  const bool rewritten = renderBatch(*target, true, retry_.batch, retry_.ops, retry_.unit);
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(retry_.batch);
   const bool sent = co_await transmit(target, out);
   retrying_ = false;
-  clientSignal_.cancel();
+  clientSignal_.notify();
   if (sent) co_await writeSynthetic(target);
 }
 
@@ -412,9 +405,7 @@ Task<bool> ClientSession::writeClient(std::string_view bytes) {
   // own answers must never overtake each other.
   const std::uint64_t ticket = nextWriteTicket_++;
   while (servingWriteTicket_ != ticket) {
-    writeSignal_.expires_at(asio::steady_timer::time_point::max());
-    error_code ec;
-    co_await writeSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await writeSignal_.wait();
   }
   error_code ec;
   if (socket_.is_open())
@@ -423,7 +414,7 @@ Task<bool> ClientSession::writeClient(std::string_view bytes) {
   else
     ec = asio::error::not_connected;
   ++servingWriteTicket_;
-  writeSignal_.cancel();
+  writeSignal_.notify();
   co_return !ec;
 }
 

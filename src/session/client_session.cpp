@@ -1,5 +1,8 @@
 // ClientSession: lifecycle and the query loop (forming units of work and routing them).
 #include "pgsplit/session/client_session.hpp"
+#include "pgsplit/sql/pgsplit_commands.hpp"
+
+#include <algorithm>
 
 #include <spdlog/spdlog.h>
 
@@ -16,6 +19,20 @@ constexpr std::size_t kCopyFlushBytes = 64 * 1024;
 // message partly read, into a big one.
 constexpr std::size_t kIdleRead = 512;
 constexpr std::size_t kBusyRead = 16 * 1024;
+
+std::size_t settingStatements(const std::vector<sql::SessionEffect>& effects) {
+  return static_cast<std::size_t>(std::count_if(effects.begin(), effects.end(), [](const auto& e) {
+    return e.kind == sql::EffectKind::Set || e.kind == sql::EffectKind::Reset ||
+           e.kind == sql::EffectKind::ResetAll;
+  }));
+}
+
+bool forgetsStatements(const std::vector<sql::SessionEffect>& effects) {
+  return std::any_of(effects.begin(), effects.end(), [](const auto& e) {
+    return e.kind == sql::EffectKind::Deallocate || e.kind == sql::EffectKind::DeallocateAll ||
+           e.kind == sql::EffectKind::DiscardAll;
+  });
+}
 }  // namespace
 
 ClientSession::ClientSession(WorkerContext& worker, tcp::socket socket)
@@ -65,9 +82,7 @@ Task<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
   }
   self->wake();
   while (self->relayRunning_) {
-    self->clientSignal_.expires_at(asio::steady_timer::time_point::max());
-    error_code ec;
-    co_await self->clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await self->clientSignal_.wait();
   }
   self->returnBackends();
 }
@@ -77,7 +92,7 @@ Task<void> ClientSession::queryLoop() {
   for (;;) {
     // Handle every whole message already buffered.
     for (;;) {
-      std::string_view pending = std::string_view(in_).substr(inStart_);
+      std::string_view pending = in_.view(inStart_);
       FrameResult r = readFrame(pending, maxMessage);
       if (r.status == FrameStatus::NeedMore) {
         if (r.needed > 0 && in_.capacity() < r.needed) in_.reserve(inStart_ + r.needed);
@@ -100,26 +115,26 @@ Task<void> ClientSession::queryLoop() {
       in_.clear();
       inStart_ = 0;
     } else if (inStart_ > 0) {
-      in_.erase(0, inStart_);
+      in_.consume(inStart_);
       inStart_ = 0;
     }
     const std::size_t old = in_.size();
     std::size_t want;
     if (old == 0 && !lastReadFilled_) {
-      // Probably idle from here: the big buffer goes back to the allocator.
-      if (in_.capacity() > kIdleRead) std::string().swap(in_);
+      in_.shrink(kIdleRead);  // probably idle from here: a big buffer goes back to the allocator
       want = kIdleRead;
     } else {
       want = std::max(kBusyRead, in_.capacity() - old);
     }
-    in_.resize(old + want);
+    // Room without zeroing it (the read fills what it uses).
+    char* room = in_.prepare(want);
     armIdleInTransaction();
     error_code ec;
-    std::size_t n = co_await socket_.async_read_some(asio::buffer(in_.data() + old, want),
+    std::size_t n = co_await socket_.async_read_some(asio::buffer(room, want),
                                                      asio::redirect_error(asio::use_awaitable, ec));
     ++clientReads_;
     lastReadFilled_ = n == want;
-    in_.resize(old + n);
+    in_.commit(n);
     if (ec) co_return;
   }
 }
@@ -179,19 +194,36 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
       co_await writeClientError({"FATAL", "08P01", "invalid Query message"}, true);
       co_return false;
     }
-    if (batchOps_.empty() && sql::mentionsDiscardOrDeallocate(*text) &&
-        co_await answerDeallocate(*text))
+    if (batchOps_.empty() && sql::mentionsSessionControl(*text) && co_await answerDeallocate(*text))
       co_return true;
-    // A Query ends any extended batch left open without Sync, and drops the unnamed statement.
+    if (batchOps_.empty() && sql::mentionsPgsplitParameter(*text) &&
+        co_await answerPgsplitCommand(*text))
+      co_return true;
+    // A Query ends any extended batch left open without Sync, and drops the unnamed statement
+    // and portal.
     unnamedValid_ = false;
+    if (!portalEffects_.empty()) portalEffects_.erase(std::string());
     sql::Classification c = worker_.classifier().classify(*text, database_, user_);
+    std::vector<sql::SessionEffect> effects;
+    if (c.setsSessionState || (!c.readOnly && sql::mentionsSessionControl(*text)))
+      effects = sql::sessionEffects(*text);
+    if (forgetsStatements(effects) && namesInDoubt()) co_await settleNames();
     noteStatement(c);
-    noteExecution(c, noteEffects(*text, c));
+    notePins(effects);
+    const auto [begin, end] = noteEffectList(effects, true);
+    noteExecution(c, settingStatements(effects));
     addOp(client::Query, raw);
+    BatchOp& op = batchOps_.back();
+    op.effectsBegin = begin;
+    op.effectsEnd = end;
+    // A lone RESET of startup parameters goes out so that their startup values follow it.
+    op.restoresStartup = c.statements == 1 && !startupResets(begin, end).empty();
     co_return co_await submitUnit(true);
   }
   if (type == client::Parse || type == client::Bind || type == client::Describe ||
       type == client::Close) {
+    // A statement a unit in flight creates, closes or deallocates: its answer decides.
+    if (!skipping && namesInDoubt() && nameInDoubt(statementNameOf(frame))) co_await settleNames();
     const bool ok = type == client::Parse  ? noteParse(frame, raw)
                     : type == client::Bind ? noteBind(frame, raw)
                                            : noteDescribeOrClose(frame, raw);
@@ -209,7 +241,18 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
     co_return true;
   }
   if (type == client::Execute) {
-    if (!skipping) addOp(client::Execute, raw);
+    if (!skipping && !portalEffects_.empty() && namesInDoubt()) {
+      // It runs a DEALLOCATE or DISCARD ALL: which names it drops depends on units in flight.
+      auto exec = decodeExecute(frame.body);
+      auto it = exec ? portalEffects_.find(exec->portal) : portalEffects_.end();
+      if (it != portalEffects_.end() && forgetsStatements(it->second.effects))
+        co_await settleNames();
+    }
+    if (!noteExecute(frame, raw)) {
+      co_await waitUntilSettled();
+      co_await writeClientError({"FATAL", "08P01", "invalid Execute message"}, true);
+      co_return false;
+    }
     co_return true;
   }
   if (type == client::Flush) {
@@ -250,6 +293,7 @@ Task<bool> ClientSession::handleSync(std::string_view raw) {
   if (skipUntilSync_) {
     skipUntilSync_ = false;
     clearBatch();
+    closeUnit();
     co_await waitUntilSettled();
     scratch_.clear();
     writeReadyForQuery(scratch_, active_ ? active_->txnStatus() : 'I');
@@ -278,21 +322,21 @@ void ClientSession::noteWriteTarget(const sql::Classification& cls,
 
 void ClientSession::applyReadYourWrites(routing::SessionView& view,
                                         const routing::NodeSnapshot& snap) {
+  view.minReplayLsn = minLsnFloor_;  // pgsplit.min_lsn, whatever the mode
   if (!wrote_) return;
   // The policy ([consistency] read_your_writes) lives in routing/consistency.cpp.
   routing::WriteRecord record{wrote_, lastWriteAt_, requiredLsn_};
   routing::applyReadYourWrites(worker_.router().options().consistency, record,
                                routing::Clock::now(), snap, view);
   requiredLsn_ = record.requiredLsn;
+  if (view.minReplayLsn < minLsnFloor_) view.minReplayLsn = minLsnFloor_;
 }
 
 // Waits until no reply is outstanding, so pgsplit's own answers keep their place in the stream
 // and the next routing decision sees the transaction state the backend reported.
 Task<void> ClientSession::waitUntilSettled() {
   while ((pendingSyncs_ > 0 || relayFlushing_ || retrying_) && relayRunning_) {
-    clientSignal_.expires_at(asio::steady_timer::time_point::max());
-    error_code ec;
-    co_await clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await clientSignal_.wait();
   }
 }
 
@@ -307,10 +351,15 @@ Task<bool> ClientSession::answerLocally(ErrorSpec error) {
 
 Task<bool> ClientSession::submitUnit(bool endsWithSync) {
   while (retrying_ && relayRunning_) {  // the relay is sending a unit again: it goes first
-    clientSignal_.expires_at(asio::steady_timer::time_point::max());
-    error_code ec;
-    co_await clientSignal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await clientSignal_.wait();
   }
+  if (runtime_.pause.active() && !co_await passPause()) co_return false;
+  // From here until the unit is written, PAUSE counts it as in flight.
+  struct RoutingFlag {
+    bool& flag;
+    explicit RoutingFlag(bool& f) : flag(f) { flag = true; }
+    ~RoutingFlag() { flag = false; }
+  } routing(routingUnit_);
   sql::Classification cls = batchClass_;
   const bool hasStatement = batchHasStatement_;
   if (!endsWithSync) {
@@ -328,7 +377,10 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     // After an extended-protocol COPY the client sent a new unit, not the bare Sync the server
     // waits for: the Sync sent with the Execute will never be answered.
     absorbSync_ = false;
-    if (replies_.dropQueuedSync() && pendingSyncs_ > 0) --pendingSyncs_;
+    if (replies_.dropQueuedSync() && pendingSyncs_ > 0) {
+      --pendingSyncs_;
+      units_.forget();
+    }
   }
 
   // Pipelining: a unit may follow earlier ones onto the busy active backend if it belongs there;
@@ -357,6 +409,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
         scratch_.append("3\0\0\0\4", 5);
       writeReadyForQuery(scratch_, 'I');
       clearBatch();
+      closeUnit();
       std::string bytes = std::move(scratch_);
       co_return co_await writeClient(bytes);
     }
@@ -374,6 +427,11 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     routing::Decision d = worker_.router().route(cls, view, snap, worker_.balancer());
     ErrorSpec err;
     std::string errText;
+    const bool hintIgnored =
+        cls.hint == sql::Hint::Replica && !cls.readOnly && cls.txnStart != sql::TxnStart::ReadOnly;
+    if (hintIgnored)
+      spdlog::debug("[c{}] ignoring /* pgsplit:replica */ on what needs the primary: {}", id_,
+                    cls.reason);
     if (d.node >= 0) {
       spdlog::debug("[c{}] route -> {} ({}): {}", id_,
                     snap.nodes[static_cast<std::size_t>(d.node)].name,
@@ -386,7 +444,10 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
     }
     if (!target) {
       abandonBatch();
-      if (!endsWithSync) skipUntilSync_ = true;
+      if (endsWithSync)
+        closeUnit();
+      else
+        skipUntilSync_ = true;
       if (!co_await answerLocally(err)) co_return false;
       if (endsWithSync) {
         scratch_.clear();
@@ -413,6 +474,7 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
 
   if (batchPoisons_) target->markBroken();
   batchPoisons_ = false;
+  captureLsn_ = wantsWriteLsn(*target, endsWithSync);
   if (batchWrites_) noteWriteTarget(cls, *target);
   batchWrites_ = false;
   // Operations: queries by node and route (metrics, SHOW STATS).
@@ -436,13 +498,24 @@ Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool
     retry_.ops = batchOps_;
     retry_.cls = cls;
     retry_.node = static_cast<int>(target->nodeIndex());
+    retry_.unit = unitSeq_;
     retryWanted_ = false;
   }
   armed_ = armable;
   // An idle backend is brought in line with the client's settings first, in the same write.
   if (alone && target->txnStatus() == 'I') syncSettings(*target);
-  const bool rewritten = renderBatch(*target, endsWithSync, batch_, batchOps_, &batchEffects_);
+  bool rewritten = renderBatch(*target, endsWithSync, batch_, batchOps_, unitSeq_);
+  if (captureLsn_ && endsWithSync && lastEndAccepted_) {
+    appendWriteLsnQuery(rewritten);
+    rewritten = true;
+  }
+  captureLsn_ = false;
   if (endsWithSync && lastEndAccepted_) ++pendingSyncs_;
+  unitWritten(*target, endsWithSync, endsWithSync && lastEndAccepted_);  // operations: latency
+  if (endsWithSync) {
+    if (!lastEndAccepted_) ledger_.abandon(unitSeq_, *this);  // the server skips it all
+    closeUnit();
+  }
   batchOpen_ = !endsWithSync;
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(batch_);
   const bool sent = co_await transmit(target, out);

@@ -92,7 +92,7 @@ Task<bool> ClientSession::readMoreStartup() {
 
 Task<std::optional<Frame>> ClientSession::readStartupPacket() {
   for (;;) {
-    FrameResult r = readStartupFrame(std::string_view(in_).substr(inStart_));
+    FrameResult r = readStartupFrame(in_.view(inStart_));
     if (r.status == FrameStatus::Ok) co_return r.frame;
     if (r.status == FrameStatus::Malformed) {
       spdlog::info("[c{}] {} sent an invalid startup packet: {}", id_, peer_, r.error);
@@ -105,7 +105,7 @@ Task<std::optional<Frame>> ClientSession::readStartupPacket() {
 
 Task<std::optional<Frame>> ClientSession::readAuthMessage() {
   for (;;) {
-    FrameResult r = readFrame(std::string_view(in_).substr(inStart_), kMaxAuthMessage);
+    FrameResult r = readFrame(in_.view(inStart_), kMaxAuthMessage);
     if (r.status == FrameStatus::Ok) {
       if (r.frame.type != client::Password) {
         co_await writeClientError({"FATAL", "08P01", "expected a password message"}, true);
@@ -198,6 +198,14 @@ Task<bool> ClientSession::startup() {
           {"FATAL", "28000", "no PostgreSQL user name specified in startup packet"}, true);
       co_return false;
     }
+    if (badMinLsn_) {
+      co_await writeClientError(
+          {"FATAL", "22023",
+           "invalid value for parameter \"pgsplit.min_lsn\": \"" + badMinLsnValue_ +
+               "\" (expected a WAL position such as 16/B374D848)"},
+          true);
+      co_return false;
+    }
     if (database_.empty()) database_ = user_;
     break;
   }
@@ -216,7 +224,7 @@ Task<bool> ClientSession::startup() {
   if (admin::isConsoleDatabase(database_)) {
     // Operations hook: the admin console (src/admin) takes the connection over; this session ends.
     admin::startConsole(worker_, std::move(socket_), {id_, peer_, user_, applicationName_},
-                        in_.substr(inStart_));
+                        std::string(in_.view(inStart_)));
     co_return false;
   }
   if (!co_await welcome()) co_return false;

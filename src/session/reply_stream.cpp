@@ -16,6 +16,9 @@ void ReplyStream::reset() {
   dropping_ = false;
   failed_ = false;
   skipping_ = false;
+  held_ = {};
+  holding_ = false;
+  captured_.clear();
 }
 
 bool ReplyStream::dropQueuedSync() {
@@ -26,6 +29,14 @@ bool ReplyStream::dropQueuedSync() {
     }
   }
   return false;
+}
+
+bool ReplyStream::holdLastReady() {
+  if (queue_.empty()) return false;
+  PendingReply& last = queue_[queue_.size() - 1];
+  if (!last.forClient || (last.request != 'S' && last.request != 'Q')) return false;
+  last.holdsReady = true;
+  return true;
 }
 
 bool ReplyStream::push(PendingReply&& entry) {
@@ -55,6 +66,12 @@ void ReplyStream::emitSynthetic(std::string& out, ReplyListener& l) {
       skipToSync(l);
       continue;
     }
+    if (e.synthetic == 'C') {
+      out += e.payload;
+      const std::string_view msg = e.payload;
+      if (msg.size() > 6) l.commandComplete(msg.substr(5, msg.size() - 6), e);
+      continue;
+    }
     char msg[5] = {e.synthetic, 0, 0, 0, 4};
     out.append(msg, sizeof msg);
   }
@@ -80,6 +97,17 @@ ReplyStream::Action ReplyStream::decide(char type, std::string_view body, bool w
   PendingReply& head = queue_.front();
   const Action mine = head.forClient ? Action::Forward : Action::Drop;
 
+  if (head.capturesLsn && type != 'Z') {
+    // pgsplit's own position query: nothing of it reaches the client. (An error — in a failed
+    // transaction — just leaves no value.)
+    if (type == 'D' && whole && body.size() >= 6) {
+      const std::uint16_t columns = protocol::readU16(body.data());
+      const std::int32_t len = static_cast<std::int32_t>(protocol::readU32(body.data() + 2));
+      if (columns == 1 && len > 0 && static_cast<std::size_t>(len) <= body.size() - 6)
+        captured_.assign(body.substr(6, static_cast<std::size_t>(len)));
+    }
+    return Action::Drop;
+  }
   if (type == 'E') {
     Action a = !head.forClient && head.errorAsNotice ? Action::AsNotice : Action::Forward;
     if (head.replaceError) {
@@ -99,13 +127,38 @@ ReplyStream::Action ReplyStream::decide(char type, std::string_view body, bool w
     PendingReply done = queue_.pop();
     const bool failed = failed_;
     failed_ = false;
-    stop = l.readyForQuery(done, body.empty() ? 'I' : body[0], failed);
+    const char status = body[0];
+    if (done.holdsReady && capturing()) {
+      held_ = std::move(done);
+      holding_ = true;
+      heldStatus_ = status;
+      heldFailed_ = failed;
+      return Action::Drop;
+    }
+    if (done.capturesLsn && holding_) {
+      replacement_.clear();
+      l.lsnCaptured(captured_, heldStatus_, replacement_);
+      captured_.clear();
+      const char ready[6] = {'Z', 0, 0, 0, 5, heldStatus_};
+      replacement_.append(ready, sizeof ready);
+      holding_ = false;
+      PendingReply client = std::move(held_);
+      held_ = {};
+      stop = l.readyForQuery(client, heldStatus_, heldFailed_);
+      return Action::Replace;
+    }
+    stop = l.readyForQuery(done, status, failed);
     return done.forClient ? Action::Forward : Action::Drop;
   }
   if (type == 'C') {
     if (head.forClient && whole && !body.empty())
-      l.commandComplete(body.substr(0, body.size() - 1));
+      l.commandComplete(body.substr(0, body.size() - 1), head);
     popTerminated('E');
+    return mine;
+  }
+  if (type == 'S') {
+    if (head.forClient && whole && l.parameterStatus(body, head, replacement_))
+      return Action::Replace;
     return mine;
   }
   if (type == '1' || type == '2' || type == '3') {
@@ -169,7 +222,8 @@ ReplyStream::Result ReplyStream::process(std::string_view chunk, std::string& ou
     }
     const std::size_t total = std::size_t{1} + len;
     const bool whole = n - pos >= total;
-    const bool wantBody = type == 'Z' || type == 'E' || type == 'C';
+    const bool wantBody =
+        type == 'Z' || type == 'E' || type == 'C' || type == 'S' || (type == 'D' && capturing());
     if (wantBody && !whole && total <= kMaxCarry) break;  // carried over whole
     const std::string_view body = whole ? chunk.substr(pos + 5, len - 4) : std::string_view();
 

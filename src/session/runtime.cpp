@@ -47,6 +47,11 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapsho
       std::string_view(reinterpret_cast<const char*>(random), sizeof random));
 }
 
+void Runtime::wakePausedSessions() {
+  for (WorkerContext* w : workers)
+    asio::post(w->io(), [w] { w->releasePaused(); });
+}
+
 WorkerContext::WorkerContext(Runtime& runtime, asio::io_context& io, unsigned index)
     : runtime_(runtime),
       io_(io),
@@ -55,7 +60,8 @@ WorkerContext::WorkerContext(Runtime& runtime, asio::io_context& io, unsigned in
       router_(routing::RouterOptions::from(*runtime.config)),
       classifier_(&runtime.catalog, &runtime.classifierCounters,
                   runtime.config->routing.classificationCacheEntries),
-      maintenanceTimer_(io) {}
+      maintenanceTimer_(io),
+      pauseGate_(io.get_executor()) {}
 
 pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& database,
                                        const std::string& user) {
@@ -84,8 +90,7 @@ pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& data
       rt->nodes.observe(idx, role, true);
     } else if (failure && failure->errorMessage.empty()) {
       // We could not reach it at all (not a refusal like "no such database"): out until the
-      // health checks see it again.
-      spdlog::warn("node {} unreachable: {}", rt->config->nodes[idx].name, failure->text);
+      // health checks see it again. (The session that tried logs it, with its id.)
       rt->nodes.observe(idx, routing::Role::Unknown, false);
     }
   };

@@ -13,7 +13,7 @@ backend::StatementRef StatementCache::intern(std::string_view body, std::string_
   def->body.assign(body);
   def->query = std::string_view(def->body).substr(0, query.size());
   // Catalog-free: only for the session effects. Routing classifies per client (database, user).
-  if (sql::classify(def->query).setsSessionState || sql::mentionsDiscardOrDeallocate(def->query))
+  if (sql::classify(def->query).setsSessionState || sql::mentionsSessionControl(def->query))
     def->effects = sql::sessionEffects(def->query);
   backend::StatementRef ref = std::move(def);
   map_.emplace(std::string(body), ref);

@@ -78,6 +78,14 @@ std::size_t WorkerContext::closeIdleSessions() {
   return remaining;
 }
 
+std::size_t WorkerContext::busyForPause(const std::string& database) {
+  pruneTracked();
+  std::size_t busy = 0;
+  for (const auto& t : sessions_)
+    if (auto s = t.session.lock(); s && s->busyForPause(database)) ++busy;
+  return busy;
+}
+
 std::size_t WorkerContext::closeAllSessions() {
   pruneTracked();
   for (const auto& t : sessions_)
@@ -159,6 +167,12 @@ Task<std::vector<WorkerReport>> gatherReports(Runtime* runtime,
                                               std::chrono::milliseconds deadline) {
   co_return co_await onEveryWorker<WorkerReport>(
       runtime, [](WorkerContext& w) { return w.report(); }, deadline);
+}
+
+Task<std::vector<std::vector<QueryStatsRow>>> gatherQueryStats(Runtime* runtime,
+                                                               std::chrono::milliseconds deadline) {
+  co_return co_await onEveryWorker<std::vector<QueryStatsRow>>(
+      runtime, [](WorkerContext& w) { return w.queryStats().rows(); }, deadline);
 }
 
 Task<std::size_t> sumOverWorkers(Runtime* runtime, std::function<std::size_t(WorkerContext&)> fn,

@@ -40,8 +40,20 @@ std::array<char, 2> sqlstateClassName(std::size_t index) {
   return {char36(index / 36 % 36), char36(index % 36)};
 }
 
-void WorkerStats::countServerError(std::size_t node, std::string_view errorBody) {
-  if (node < nodes.size()) nodes[node].serverErrors.add();
+WorkerStats::~WorkerStats() {
+  for (auto& l : latency_)
+    delete l.load(std::memory_order_relaxed);
+}
+
+NodeLatency* WorkerStats::allocateLatency(std::size_t node) {
+  auto* l = new NodeLatency();
+  latency_[node].store(l, std::memory_order_release);  // scrapes see it whole
+  return l;
+}
+
+void WorkerStats::countServerError(std::size_t node, bool replica, std::string_view errorBody) {
+  if (node < nodes.size())
+    (replica ? nodes[node].errorsAsReplica : nodes[node].errorsAsPrimary).add();
   const int cls = sqlstateClassIndex(sqlstateField(errorBody));
   if (cls >= 0) serverErrorsByClass[static_cast<std::size_t>(cls)].add();
 }

@@ -1,9 +1,9 @@
 #include "pgsplit/sql/caching_classifier.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <bit>
 #include <cstring>
+
+#include "pgsplit/sql/normalizer.hpp"
 
 namespace pgsplit::sql {
 
@@ -75,6 +75,7 @@ struct CachingClassifier::Entry {
   std::string text;
   std::uint64_t hash = 0;
   Analysis analysis;
+  std::uint64_t fingerprint = 0;  // statementFingerprint(text)
   // The last resolution against the catalog, valid while the board's generation holds.
   ScopeId memoScope = kNoScope;
   std::uint64_t memoGeneration = 0;
@@ -114,22 +115,34 @@ Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scop
   if (capacity_ == 0 || text.size() > kMaxCachedText) {
     bump(stats_.misses);
     const Analysis analysis = analyze(text, overrides_.get());
-    return finish(analysis, nullptr, scope);
+    Classification c = finish(analysis, nullptr, scope);
+    c.fingerprint = statementFingerprint(text);
+    return c;
   }
   const std::uint64_t hash = hashText(text);
   if (const std::size_t pos = find(hash, text); pos != kNone) {
     Entry& e = entries_[pos];
     e.referenced = true;
     bump(stats_.hits);
-    return finish(e.analysis, &e, scope);
+    Classification c = finish(e.analysis, &e, scope);
+    c.fingerprint = e.fingerprint;
+    return c;
   }
   bump(stats_.misses);
   Analysis analysis = analyze(text, overrides_.get());
+  const std::uint64_t fingerprint = statementFingerprint(text);
   // Text seen once (a simple-protocol statement with its literals inline) is not cached:
   // it would push out the statements that do repeat.
-  if (!admit(hash)) return finish(analysis, nullptr, scope);
+  if (!admit(hash)) {
+    Classification c = finish(analysis, nullptr, scope);
+    c.fingerprint = fingerprint;
+    return c;
+  }
   Entry* e = insert(hash, text, std::move(analysis));
-  return finish(e->analysis, e, scope);
+  e->fingerprint = fingerprint;
+  Classification c = finish(e->analysis, e, scope);
+  c.fingerprint = fingerprint;
+  return c;
 }
 
 Classification CachingClassifier::finish(const Analysis& analysis, Entry* entry, ScopeId scope) {
@@ -154,12 +167,10 @@ Classification CachingClassifier::finish(const Analysis& analysis, Entry* entry,
       entry->memo = c;
     }
   }
-  if (c.hint == Hint::Replica && !c.readOnly && c.txnStart != TxnStart::ReadOnly) {
-    if (counters_ != nullptr)
-      counters_->ignoredReplicaHints.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("ignoring /* pgsplit:replica */ on a statement that needs the primary: {}",
-                  c.reason);
-  }
+  // (The session logs it, with its id, when it routes the unit.)
+  if (c.hint == Hint::Replica && !c.readOnly && c.txnStart != TxnStart::ReadOnly &&
+      counters_ != nullptr)
+    counters_->ignoredReplicaHints.fetch_add(1, std::memory_order_relaxed);
   return c;
 }
 

@@ -83,47 +83,102 @@ bool setsDefault(const std::vector<Token>& tokens, std::size_t i, std::string_vi
   return isWord(tokens[i], "default") || (name == "timezone" && isWord(tokens[i], "local"));
 }
 
+// The savepoint name at tokens[i] (folded), or "" if there is none.
+std::string savepointName(const std::vector<Token>& tokens, std::size_t i) {
+  if (i + 1 != tokens.size() || !isName(tokens[i])) return {};
+  return folded(tokens[i], false);
+}
+
+// COMMIT / END / ROLLBACK / ABORT [WORK | TRANSACTION]: index past the optional word.
+std::size_t afterTransactionWord(const std::vector<Token>& tk) {
+  std::size_t i = 1;
+  if (i < tk.size() && (isWord(tk[i], "work") || isWord(tk[i], "transaction"))) ++i;
+  return i;
+}
+
+void transactionControl(const std::vector<Token>& tk, std::vector<SessionEffect>& out) {
+  const Token& first = tk[0];
+  const bool prepared = tk.size() > 1 && isWord(tk[1], "prepared");  // two-phase: not ours
+  if (keywordEquals(first.text, "savepoint")) {
+    out.push_back({EffectKind::Savepoint, savepointName(tk, 1), {}, "SAVEPOINT"});
+  } else if (keywordEquals(first.text, "release")) {
+    // RELEASE [SAVEPOINT] name (a savepoint may be called savepoint).
+    std::size_t i = 1;
+    if (i + 1 < tk.size() && isWord(tk[i], "savepoint")) ++i;
+    out.push_back({EffectKind::Release, savepointName(tk, i), {}, "RELEASE"});
+  } else if (keywordEquals(first.text, "rollback") && !prepared) {
+    std::size_t i = afterTransactionWord(tk);
+    if (i < tk.size() && isWord(tk[i], "to")) {
+      ++i;
+      if (i + 1 < tk.size() && isWord(tk[i], "savepoint")) ++i;
+      out.push_back({EffectKind::RollbackTo, savepointName(tk, i), {}, "ROLLBACK"});
+    } else {
+      out.push_back({EffectKind::Rollback, {}, {}, "ROLLBACK"});
+    }
+  } else if (keywordEquals(first.text, "abort")) {
+    out.push_back({EffectKind::Rollback, {}, {}, "ROLLBACK"});
+  } else if ((keywordEquals(first.text, "commit") && !prepared) ||
+             keywordEquals(first.text, "end")) {
+    out.push_back({EffectKind::Commit, {}, {}, "COMMIT"});
+  }
+}
+
 void effectsOf(const Statement& st, std::string_view text, std::vector<SessionEffect>& out) {
   const auto& tk = st.tokens;
   if (tk.empty() || tk[0].kind != TokenKind::Identifier) return;
   const Token& first = tk[0];
   if (keywordEquals(first.text, "set")) {
+    // Every SET answers "SET" (but SET CONSTRAINTS, "SET CONSTRAINTS"): those without a session
+    // effect are recorded as None so the tags still match statements in order.
+    const SessionEffect none{EffectKind::None, {}, {}, "SET"};
     std::size_t i = 1;
-    if (i < tk.size() && isWord(tk[i], "local")) return;  // ends with the transaction
+    if (i < tk.size() && isWord(tk[i], "local")) {  // ends with the transaction
+      out.push_back(none);
+      return;
+    }
     if (i < tk.size() && isWord(tk[i], "session")) {
       if (i + 1 < tk.size() && isWord(tk[i + 1], "characteristics")) {
-        out.push_back({EffectKind::Unsupported, "session characteristics", {}});
+        out.push_back({EffectKind::Unsupported, "session characteristics", {}, "SET"});
         return;
       }
       if (!(i + 1 < tk.size() && isWord(tk[i + 1], "authorization"))) ++i;  // SET SESSION x = y
     }
-    if (i < tk.size() && (isWord(tk[i], "transaction") || isWord(tk[i], "constraints"))) return;
-    std::string name = targetOf(tk, i);
-    if (name.empty()) return;
-    // transaction_isolation and friends last only for the current transaction.
-    if (name == "transaction_isolation" || name == "transaction_read_only" ||
-        name == "transaction_deferrable")
+    if (i < tk.size() && isWord(tk[i], "constraints")) return;
+    if (i < tk.size() && isWord(tk[i], "transaction")) {
+      out.push_back(none);
       return;
+    }
+    std::string name = targetOf(tk, i);
+    // transaction_isolation and friends last only for the current transaction.
+    if (name.empty() || name == "transaction_isolation" || name == "transaction_read_only" ||
+        name == "transaction_deferrable") {
+      out.push_back(none);
+      return;
+    }
     if (setsDefault(tk, i, name)) {
-      out.push_back({EffectKind::Reset, std::move(name), {}});  // back to the session default
+      out.push_back({EffectKind::Reset, std::move(name), {}, "SET"});  // the session default
       return;
     }
     out.push_back({EffectKind::Set, std::move(name),
-                   std::string(text.substr(first.offset, st.end - first.offset))});
+                   std::string(text.substr(first.offset, st.end - first.offset)), "SET"});
     return;
   }
   if (keywordEquals(first.text, "reset")) {
     if (tk.size() > 1 && isWord(tk[1], "all")) {
-      out.push_back({EffectKind::ResetAll, {}, {}});
+      out.push_back({EffectKind::ResetAll, {}, {}, "RESET"});
       return;
     }
     std::size_t i = 1;
     std::string name = targetOf(tk, i);
-    if (!name.empty()) out.push_back({EffectKind::Reset, std::move(name), {}});
+    if (name.empty())
+      out.push_back({EffectKind::None, {}, {}, "RESET"});
+    else
+      out.push_back({EffectKind::Reset, std::move(name), {}, "RESET"});
     return;
   }
   if (keywordEquals(first.text, "discard")) {
-    if (tk.size() > 1 && isWord(tk[1], "all")) out.push_back({EffectKind::DiscardAll, {}, {}});
+    if (tk.size() > 1 && isWord(tk[1], "all"))
+      out.push_back({EffectKind::DiscardAll, {}, {}, "DISCARD ALL"});
     return;
   }
   if (keywordEquals(first.text, "deallocate")) {
@@ -131,12 +186,14 @@ void effectsOf(const Statement& st, std::string_view text, std::vector<SessionEf
     if (i + 1 < tk.size() && isWord(tk[i], "prepare")) ++i;  // (a statement may be called prepare)
     if (i >= tk.size() || !isName(tk[i])) return;
     if (isWord(tk[i], "all")) {
-      out.push_back({EffectKind::DeallocateAll, {}, {}});
+      out.push_back({EffectKind::DeallocateAll, {}, {}, "DEALLOCATE ALL"});
       return;
     }
-    std::string name = folded(tk[i], false);
-    if (!name.empty()) out.push_back({EffectKind::Deallocate, std::move(name), {}});
+    // U&"..." is not decoded (name ""): the server answers it; the record keeps tags in step.
+    out.push_back({EffectKind::Deallocate, folded(tk[i], false), {}, "DEALLOCATE"});
+    return;
   }
+  transactionControl(tk, out);
 }
 
 }  // namespace
@@ -167,13 +224,24 @@ std::vector<SessionEffect> sessionEffects(std::string_view text) {
   }
 }
 
-bool mentionsDiscardOrDeallocate(std::string_view text) {
-  auto has = [&](std::string_view word) {
-    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
-      if (equalsIgnoreAsciiCase(text.substr(i, word.size()), word)) return true;
-    return false;
-  };
-  return has("discard") || has("deallocate");
+bool tagMatches(const SessionEffect& e, std::string_view tag) {
+  if (e.kind == EffectKind::Commit) return tag == "COMMIT" || tag == "ROLLBACK";
+  return tag == e.tag;
+}
+
+bool mentionsSessionControl(std::string_view text) {
+  // One pass: at each letter that starts one of the words, compare the word.
+  static constexpr std::string_view kWords[] = {"discard", "deallocate", "savepoint", "release",
+                                                "rollback"};
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i + 7 <= n; ++i) {
+    const char c = static_cast<char>(text[i] | 0x20);
+    if (c != 'd' && c != 's' && c != 'r') continue;
+    for (std::string_view w : kWords)
+      if (w[0] == c && i + w.size() <= n && equalsIgnoreAsciiCase(text.substr(i, w.size()), w))
+        return true;
+  }
+  return false;
 }
 
 std::string startupSettingSql(std::string_view name, std::string_view value) {
@@ -187,6 +255,17 @@ std::string startupSettingSql(std::string_view name, std::string_view value) {
     sql.push_back(c);
   }
   sql += "', false)";
+  return sql;
+}
+
+std::string startupRestoreSql(const std::vector<std::pair<std::string, std::string>>& values) {
+  constexpr std::string_view kSelect = "SELECT ";
+  std::string sql(kSelect);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += std::string_view(startupSettingSql(values[i].first, values[i].second))
+               .substr(kSelect.size());
+  }
   return sql;
 }
 

@@ -117,7 +117,8 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
         << "[pool]\nmode = \"" << o.poolMode << "\"\n"
         << "max_server_connections = " << o.maxServerConnections << "\n"
         << o.poolExtra << "\n"
-        << "[log]\nlevel = \"" << o.logLevel << "\"\nformat = \"" << o.logFormat << "\"\n";
+        << "[log]\nlevel = \"" << o.logLevel << "\"\nformat = \"" << o.logFormat << "\"\n"
+        << o.logExtra << "\n";
     const char* names[] = {"pg0", "pg1", "pg2"};
     const int ports[] = {c.primaryPort, c.replica1Port, c.replica2Port};
     const char* roles[] = {"primary", "replica", "replica"};
@@ -341,9 +342,12 @@ bool RawClient::closedByPeer(std::chrono::milliseconds timeout) {
 }
 
 std::string RawClient::login(const std::string& user, const std::string& password,
-                             const std::string& db) {
+                             const std::string& db,
+                             const std::vector<std::pair<std::string, std::string>>& extra) {
   std::string out;
-  protocol::writeStartup(out, {{"user", user}, {"database", db}});
+  std::vector<std::pair<std::string, std::string>> parameters = {{"user", user}, {"database", db}};
+  parameters.insert(parameters.end(), extra.begin(), extra.end());
+  protocol::writeStartup(out, parameters);
   send(out);
   std::optional<protocol::ScramClient> scram;
   for (;;) {

@@ -49,6 +49,7 @@ struct PgsplitOptions {
   // pgsplits); the drain is kept short so that a test's teardown never waits long.
   int shutdownTimeoutMs = 3000;
   std::string logFormat = "text";
+  std::string logExtra;                                  // appended verbatim inside [log]
   std::vector<std::pair<std::string, std::string>> env;  // set in pgsplit's environment only
 };
 
@@ -126,7 +127,9 @@ class RawClient {
   std::pair<char, std::string> read(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Startup + SCRAM (or trust/md5) login; returns the first ErrorResponse's SQLSTATE, or "" if
   // the login reached ReadyForQuery.
-  std::string login(const std::string& user, const std::string& password, const std::string& db);
+  // extra: more startup parameters (TimeZone, options...).
+  std::string login(const std::string& user, const std::string& password, const std::string& db,
+                    const std::vector<std::pair<std::string, std::string>>& extra = {});
   bool closedByPeer(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
  private:

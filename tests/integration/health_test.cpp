@@ -292,5 +292,71 @@ TEST(HealthMonitor, RefusedLoginIsDownWithTheServersReason) {
   EXPECT_EQ(snap->nodes[0].lastError.find("not-the-password"), std::string::npos);
 }
 
+// ---- read-your-writes across connections: pgsplit.write_lsn -> pgsplit.min_lsn ---------------
+
+TEST(RywAcrossConnections, TheWritePositionTokenMakesAnotherConnectionSeeTheWrite) {
+  const Cluster& cl = Cluster::get();
+  PgsplitOptions o;
+  o.extra = "[health]\ninterval_ms = 100\n";
+  Pgsplit proxy(o);
+  {
+    Conn setup(proxy.conninfo());
+    setup.exec("CREATE TABLE IF NOT EXISTS ryw_token (id int primary key, v text)");
+    setup.exec("TRUNCATE ryw_token");
+  }
+  cl.waitForReplicas();
+  {
+    Conn warm(proxy.conninfo());
+    awaitReplicaReads(warm, "ryw_token");
+  }
+  std::string token;
+  {
+    ReplayPause p1(cl, cl.replica1Port);
+    ReplayPause p2(cl, cl.replica2Port);
+    Conn writer(proxy.conninfo());
+    ASSERT_TRUE(writer.ok()) << writer.error();
+    writer.exec("INSERT INTO ryw_token VALUES (1, 'mine')");
+    const char* reported = PQparameterStatus(writer.get(), "pgsplit.write_lsn");
+    ASSERT_NE(reported, nullptr) << "no pgsplit.write_lsn after a write";
+    token = reported;
+    EXPECT_EQ(writer.value("SHOW pgsplit.write_lsn"), token);
+    Conn direct(cl.appConninfo(cl.primaryPort));
+    EXPECT_EQ(direct.value("SELECT '" + token + "'::pg_lsn <= pg_current_wal_insert_lsn()"), "t");
+
+    const std::string read = "SELECT count(*) || '/' || pg_is_in_recovery() FROM ryw_token";
+    // Another connection without the token reads from a (paused) replica: the write is not
+    // there — which is what the token is for.
+    Conn plain(proxy.conninfo());
+    EXPECT_EQ(plain.value(read), "0/true")
+        << "the replicas were not paused: the test proves nothing";
+    // With the token as a startup option: the primary, and the row.
+    Conn started(proxy.conninfo() + " options='-c pgsplit.min_lsn=" + token + "'");
+    ASSERT_TRUE(started.ok()) << started.error();
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(started.value(read), "1/false");
+    EXPECT_EQ(started.value("SHOW pgsplit.min_lsn"), token);
+    // With SET pgsplit.min_lsn: the same.
+    plain.exec("SET pgsplit.min_lsn = '" + token + "'");
+    EXPECT_EQ(plain.value(read), "1/false");
+    // RESET: a replica again.
+    plain.exec("RESET pgsplit.min_lsn");
+    EXPECT_EQ(plain.value(read), "0/true");
+    EXPECT_EQ(plain.errorState("SET pgsplit.min_lsn = 'not-an-lsn'"), "22023");
+  }
+  // Replay resumed: a connection with the token goes back to the replicas once they have it.
+  cl.waitForReplicas();
+  Conn later(proxy.conninfo() + " options='-c pgsplit.min_lsn=" + token + "'");
+  EXPECT_TRUE(eventually([&] {
+    return later.value("SELECT count(*) || '/' || pg_is_in_recovery() FROM ryw_token") == "1/true";
+  })) << "reads never returned to the replicas that replayed the write";
+}
+
+TEST(RywAcrossConnections, AnInvalidStartupTokenIsRefused) {
+  Pgsplit proxy;
+  Conn c(proxy.conninfo() + " options='-c pgsplit.min_lsn=bogus'");
+  EXPECT_FALSE(c.ok());
+  EXPECT_NE(c.error().find("pgsplit.min_lsn"), std::string::npos) << c.error();
+}
+
 }  // namespace
 }  // namespace pgsplit::test

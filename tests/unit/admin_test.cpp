@@ -33,8 +33,13 @@ TEST(AdminCommand, ParsesCaseSpacesCommentsAndSemicolons) {
       {"show help", {CommandKind::ShowHelp}},
       {"reload", {CommandKind::Reload}},
       {"SHUTDOWN;", {CommandKind::Shutdown}},
-      {"PAUSE", {CommandKind::NotSupported}},
-      {"resume", {CommandKind::NotSupported}},
+      {"PAUSE", {CommandKind::Pause}},
+      {"resume", {CommandKind::Resume}},
+      {"pause app; resume \"App\"", {CommandKind::Pause, CommandKind::Resume}},
+      {"PAUSE a b", {CommandKind::Unknown}},
+      {"PAUSE \"\"", {CommandKind::Unknown}},
+      {"PAUSE \"unterminated", {CommandKind::Unknown}},
+      {"SHOW QUERIES", {CommandKind::ShowQueries}},
       {"SHOW RULES", {CommandKind::NotSupported}},
       {"", {CommandKind::Empty}},
       {" ; ;", {CommandKind::Empty}},
@@ -52,6 +57,11 @@ TEST(AdminCommand, ParsesCaseSpacesCommentsAndSemicolons) {
     EXPECT_EQ(kinds, c.kinds) << c.text;
   }
   EXPECT_EQ(parseCommands("show   nodes")[0].text, "SHOW NODES");
+  // PAUSE/RESUME take a database, read as PostgreSQL reads an identifier.
+  EXPECT_EQ(parseCommands("PAUSE")[0].argument, "");
+  EXPECT_EQ(parseCommands("pause App")[0].argument, "app");
+  EXPECT_EQ(parseCommands("RESUME \"My \"\"Db\"")[0].argument, "My \"Db");
+  EXPECT_EQ(parseCommands("pause  /* c */ App")[0].text, "PAUSE App");
 }
 
 // ---- row-set bytes ----
@@ -126,6 +136,17 @@ Overview sampleOverview() {
   o.nodeTotals[1].serverConnections = 2;
   o.nodeTotals[1].idleServerConnections = 1;
   o.nodeTotals[2].unitsAsReplica = 100;  // before it was removed
+  {
+    session::LatencyHistogram h;
+    for (int i = 0; i < 9; ++i)
+      h.observe(1'100'000);  // 1.1 ms: bucket (1 ms, 1.25 ms]
+    o.nodeTotals[1].latencyAsReplica.add(h);
+    session::LatencyHistogram w;
+    w.observe(3000);  // 3 µs
+    o.nodeTotals[1].poolWait.add(w);
+  }
+  o.pause.databases = {"app"};
+  o.pausedClients = 1;
   o.serverErrorsByClass[static_cast<std::size_t>(session::sqlstateClassIndex("22"))] = 4;
   o.proxyErrorsByClass[static_cast<std::size_t>(session::sqlstateClassIndex("57"))] = 1;
   session::WorkerReport w;
@@ -160,6 +181,38 @@ TEST(AdminViews, NodesHideRetiredSlotsAndComputeLag) {
   EXPECT_EQ(*stats.rows[2][3], "109") << "the total keeps what retired nodes served";
 }
 
+TEST(AdminViews, StatsShowLatencyPerRouteFromTheHistograms) {
+  const Table t = showStats(sampleOverview());
+  ASSERT_EQ(t.columns.size(), 17u);
+  EXPECT_EQ(std::string(t.columns[12].name), "avg_ms_as_primary");
+  EXPECT_EQ(std::string(t.columns[15].name), "p99_ms_as_replica");
+  const auto& pg1 = t.rows[1];
+  EXPECT_FALSE(pg1[12].has_value()) << "no primary units: no average";
+  EXPECT_EQ(*pg1[14], "1.100");  // the mean is exact (sum / count)
+  // p99: estimated, 99% of the way through the bucket (1, 1.25] ms.
+  EXPECT_GT(std::stod(*pg1[15]), 1.24);
+  EXPECT_LE(std::stod(*pg1[15]), 1.25);
+  EXPECT_EQ(*pg1[16], "0.010");  // pool wait p99: in the first bucket, (0, 10 µs]
+  EXPECT_EQ(*t.rows[2][14], "1.100") << "(total) adds the nodes' histograms";
+}
+
+TEST(AdminViews, QueriesMergeWorkersByFingerprintMostTimeFirst) {
+  std::vector<std::vector<session::QueryStatsRow>> perWorker(2);
+  perWorker[0].push_back({1, "SELECT $1", 3, 3'000'000, 0, 3});
+  perWorker[0].push_back({2, "UPDATE t SET x = $1", 1, 50'000'000, 1, 0});
+  perWorker[1].push_back({1, "select $1", 2, 1'000'000, 1, 1});
+  const Table t = showQueries(perWorker);
+  ASSERT_EQ(t.columns.size(), 6u);
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(*t.rows[0][0], "UPDATE t SET x = $1");
+  EXPECT_EQ(*t.rows[1][0], "SELECT $1");  // the first worker's text
+  EXPECT_EQ(*t.rows[1][1], "5");          // calls
+  EXPECT_EQ(*t.rows[1][2], "4.000");      // total_ms
+  EXPECT_EQ(*t.rows[1][3], "0.800");      // mean_ms
+  EXPECT_EQ(*t.rows[1][4], "1");          // primary
+  EXPECT_EQ(*t.rows[1][5], "4");          // replica
+}
+
 TEST(AdminViews, ConfigShowsWherePasswordsComeFromNeverThemselves) {
   const Overview o = sampleOverview();
   const Table t = showConfig(o);
@@ -185,6 +238,7 @@ TEST(AdminViews, ClientsShowTheirBackend) {
   EXPECT_EQ(*t.rows[0][7], "in transaction");
   EXPECT_EQ(*t.rows[0][11], "pg1");
   EXPECT_EQ(*t.rows[0][12], "4242");
+  EXPECT_EQ(*t.rows[0][14], "f");  // paused
 }
 
 TEST(AdminViews, NodesJsonIsWellFormed) {
@@ -217,6 +271,29 @@ TEST(AdminMetrics, EveryFamilyHasHelpAndTypeAndSamplesParse) {
             std::string::npos);
   EXPECT_NE(text.find("pgsplit_replica_lag_bytes{node=\"pg1\"} 256\n"), std::string::npos);
   EXPECT_EQ(text.find("node=\"old\""), std::string::npos) << "retired nodes are not exported";
+  // Histograms: cumulative buckets at the exported bounds, +Inf, _sum, _count.
+  EXPECT_NE(text.find("# TYPE pgsplit_query_duration_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(
+      text.find(
+          "pgsplit_query_duration_seconds_bucket{node=\"pg1\",route=\"replica\",le=\"0.001\"} 0\n"),
+      std::string::npos);
+  EXPECT_NE(text.find("pgsplit_query_duration_seconds_bucket{node=\"pg1\",route=\"replica\",le="
+                      "\"0.0025\"} 9\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("pgsplit_query_duration_seconds_bucket{node=\"pg1\",route=\"replica\",le="
+                      "\"+Inf\"} 9\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("pgsplit_query_duration_seconds_count{node=\"pg1\",route=\"replica\"} 9\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("pgsplit_query_duration_seconds_sum{node=\"pg1\",route=\"replica\"} "
+                      "0.009900\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("pgsplit_query_duration_seconds_count{node=\"pg0\",route=\"primary\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("pgsplit_pool_wait_duration_seconds_bucket{node=\"pg1\",le=\"0.00001\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("pgsplit_paused 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pgsplit_paused_clients 1\n"), std::string::npos);
   // Every sample line: name{labels} value, the value a number.
   std::size_t start = 0;
   while (start < text.size()) {
@@ -286,14 +363,22 @@ TEST(WorkerStats, SqlstateClasses) {
   EXPECT_EQ(std::string(name.data(), 2), "57");
   session::WorkerStats st;
   std::string body = std::string("SERROR\0C22012\0Mdivision by zero\0\0", 34);
-  st.countServerError(1, body);
-  EXPECT_EQ(st.nodes[1].serverErrors.get(), 1u);
-  EXPECT_EQ(st.serverErrorsByClass[2 * 36 + 2].get(), 1u);
+  st.countServerError(1, false, body);
+  st.countServerError(1, true, body);
+  EXPECT_EQ(st.nodes[1].errorsAsPrimary.get(), 1u);
+  EXPECT_EQ(st.nodes[1].errorsAsReplica.get(), 1u);
+  EXPECT_EQ(st.serverErrorsByClass[2 * 36 + 2].get(), 2u);
   st.countUnit(1, true);
   st.countUnit(1, false);
   st.countUnit(config::kMaxNodeSlots + 5, true);  // ignored, no crash
   EXPECT_EQ(st.nodes[1].unitsAsReplica.get(), 1u);
   EXPECT_EQ(st.nodes[1].unitsAsPrimary.get(), 1u);
+  // Histograms: allocated on first use, visible to scrapes from then on.
+  EXPECT_EQ(st.latencyIfAny(1), nullptr);
+  st.latency(1)->asReplica.observe(2'000'000);
+  ASSERT_NE(st.latencyIfAny(1), nullptr);
+  EXPECT_EQ(st.latencyIfAny(1)->asReplica.sumNanos(), 2'000'000u);
+  EXPECT_EQ(st.latency(config::kMaxNodeSlots), nullptr);
 }
 
 }  // namespace

@@ -40,6 +40,8 @@ TEST(ConfigOperations, Defaults) {
   EXPECT_EQ(c->server.shutdownTimeoutMs, 20000u);
   EXPECT_TRUE(c->admin.users.empty());
   EXPECT_EQ(c->log.format, LogFormat::Text);
+  EXPECT_EQ(c->log.slowStatementMs, 0u) << "the slow-statement log is off by default";
+  EXPECT_EQ(c->admin.pauseTimeoutMs, 10000u);
   EXPECT_EQ(c->users[0].passwordSource, SecretSource::Inline);
   EXPECT_FALSE(c->nodes[0].retired);
 }
@@ -52,6 +54,8 @@ TEST(ConfigOperations, OperationsFixture) {
   EXPECT_EQ(c.server.httpListenPort, 9931);
   EXPECT_EQ(c.server.shutdownTimeoutMs, 0u);
   EXPECT_EQ(c.log.format, LogFormat::Json);
+  EXPECT_EQ(c.log.slowStatementMs, 250u);
+  EXPECT_EQ(c.admin.pauseTimeoutMs, 2500u);
   ASSERT_EQ(c.admin.users, std::vector<std::string>{"admin"});
   EXPECT_TRUE(c.isAdmin("admin"));
   EXPECT_FALSE(c.isAdmin("app"));

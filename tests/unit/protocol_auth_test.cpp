@@ -169,6 +169,30 @@ TEST(ProtocolAuth, ScramClientReproducesRfc7677) {
   EXPECT_FALSE(c.verifyServerFinal("e=invalid-proof"));
 }
 
+TEST(ProtocolAuth, ScramClientDerivesKeysOncePerPasswordAndSalt) {
+  // The same server salt again: the keys come from the cache, and the proof is still RFC 7677's.
+  {
+    ScramClient first("pencil", "user", std::string(kRfcClientNonce));
+    first.clientFirst();
+    ASSERT_TRUE(first.handleServerFirst(kRfcServerFirst));
+  }
+  const std::uint64_t hits = scramKeyCacheHits();
+  ScramClient again("pencil", "user", std::string(kRfcClientNonce));
+  EXPECT_EQ(again.clientFirst(), kRfcClientFirst);
+  auto clientFinal = again.handleServerFirst(kRfcServerFirst);
+  ASSERT_TRUE(clientFinal);
+  EXPECT_EQ(*clientFinal, kRfcClientFinal);
+  EXPECT_TRUE(again.verifyServerFinal(kRfcServerFinal));
+  EXPECT_EQ(scramKeyCacheHits(), hits + 1);
+  // Another password with the same salt is not served from the cache: its proof differs.
+  ScramClient wrong("pen", "user", std::string(kRfcClientNonce));
+  wrong.clientFirst();
+  auto wrongFinal = wrong.handleServerFirst(kRfcServerFirst);
+  ASSERT_TRUE(wrongFinal);
+  EXPECT_NE(*wrongFinal, kRfcClientFinal);
+  EXPECT_FALSE(wrong.verifyServerFinal(kRfcServerFinal));
+}
+
 TEST(ProtocolAuth, ScramServerReproducesRfc7677) {
   const ScramVerifier v = rfcVerifier();
   ScramServer s(v, std::string(kRfcServerNonce));

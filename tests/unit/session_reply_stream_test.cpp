@@ -80,8 +80,9 @@ std::string notice() {
 std::string notification() {
   return msg('A', be32(4242) + "chan\0payload\0"s);
 }
-std::string parameterStatus() {
-  return msg('S', "TimeZone\0UTC\0"s);
+std::string parameterStatus(const std::string& name = "TimeZone",
+                            const std::string& value = "UTC") {
+  return msg('S', name + '\0' + value + '\0');
 }
 std::string copyInResponse() {
   return msg('G', "\0"s + be16(1) + be16(0));
@@ -168,11 +169,21 @@ class Recorder final : public ReplyListener {
     EXPECT_TRUE(entry.statement) << tagOf(entry);
     events.push_back("fail " + tagOf(entry));
   }
-  void commandComplete(std::string_view tag) override {
+  void commandComplete(std::string_view tag, const PendingReply& entry) override {
     if (wellFormed) {
       EXPECT_EQ(tag.find('\0'), std::string_view::npos);
+      EXPECT_TRUE(entry.forClient);
     }
     events.push_back("cc " + std::string(tag));
+  }
+  bool parameterStatus(std::string_view body, const PendingReply& entry,
+                       std::string& replacement) override {
+    if (rewriteName.empty()) return false;
+    const std::string_view name = body.substr(0, body.find('\0'));
+    if (name != rewriteName) return false;
+    events.push_back("ps " + std::string(name) + " of " + tagOf(entry));
+    replacement = pgsplit::session::parameterStatus(rewriteName, rewriteValue);
+    return true;
   }
   void copyInStarted(bool syncQueued) override {
     events.push_back(syncQueued ? "copy sync" : "copy");
@@ -180,9 +191,15 @@ class Recorder final : public ReplyListener {
   void errorResponse(std::string_view body, const PendingReply& entry) override {
     events.push_back("err " + tagOf(entry) + " " + sqlstateOf(body));
   }
+  void lsnCaptured(std::string_view lsn, char status, std::string& out) override {
+    events.push_back("lsn " + std::string(lsn) + " " + status);
+    if (!lsn.empty()) out += msg('S', "pgsplit.write_lsn\0"s + std::string(lsn) + '\0');
+  }
 
   std::vector<std::string> events;
   bool stopAtEveryReady = false;
+  std::string rewriteName;  // ParameterStatus of this parameter: rewriteValue instead
+  std::string rewriteValue;
   bool wellFormed = true;  // false: random bytes, tags may hold anything
 };
 
@@ -252,6 +269,8 @@ struct Scenario {
   std::string backend;                // what the server sends
   std::string client;                 // what the client must get
   std::vector<std::string> events;    // what the listener must hear
+  std::string rewriteName;            // (see Recorder)
+  std::string rewriteValue;
 };
 
 void pushAll(ReplyStream& rs, const std::vector<PendingReply>& entries) {
@@ -266,6 +285,8 @@ void checkRun(const Scenario& s, const std::vector<std::size_t>& cuts, bool stop
   ReplyStream rs;
   Recorder rec;
   rec.stopAtEveryReady = stopEach;
+  rec.rewriteName = s.rewriteName;
+  rec.rewriteValue = s.rewriteValue;
   pushAll(rs, s.entries);
   const Fed f = feed(rs, rec, s.backend, cuts);
   ASSERT_FALSE(f.malformed) << where << " at " << f.malformedAt;
@@ -1116,6 +1137,61 @@ TEST(SessionReplyStream, UnsolicitedMessagesWithNothingExpected) {
   EXPECT_TRUE(rs.idle());
 }
 
+Scenario syntheticCommandComplete() {
+  // An Execute pgsplit answers itself (DEALLOCATE of a statement it manages): its
+  // CommandComplete takes the Execute's place, and the listener hears it like the server's.
+  Scenario s;
+  PendingReply deallocate = synthetic('E', 'C', "dealloc", complete("DEALLOCATE"));
+  s.entries = {request('P'), request('B'), request('D'), deallocate, request('E'), request('S')};
+  s.backend = cat({parseComplete(), bindComplete(), noData(), rowDescription(), dataRow("7"),
+                   complete("SELECT 1"), ready('I')});
+  s.client = cat({parseComplete(), bindComplete(), noData(), complete("DEALLOCATE"),
+                  rowDescription(), dataRow("7"), complete("SELECT 1"), ready('I')});
+  s.events = {"cc DEALLOCATE", "cc SELECT 1", "Z S I"};
+  return s;
+}
+
+TEST(SessionReplyStream, SyntheticCommandCompleteAtItsPlace) {
+  checkEverySplit(syntheticCommandComplete());
+}
+
+Scenario syntheticCommandCompleteSkipped() {
+  // An error before it: the server skips to Sync, so pgsplit's answer is skipped too (the
+  // statement did not run).
+  Scenario s;
+  s.entries = {request('B'), request('E'), synthetic('E', 'C', "dealloc", complete("DEALLOCATE")),
+               request('S')};
+  const std::string err = error("22012", "division by zero");
+  s.backend = cat({bindComplete(), err, ready('I')});
+  s.client = s.backend;
+  s.events = {"err E 22012", "Z S I failed"};
+  return s;
+}
+
+TEST(SessionReplyStream, SyntheticCommandCompleteSkippedAfterAnError) {
+  checkEverySplit(syntheticCommandCompleteSkipped());
+}
+
+Scenario parameterStatusRewritten() {
+  // A client's RESET of a startup parameter: the server reports its own default, the client
+  // gets its startup value. Other parameters, and pgsplit's own requests, are left alone.
+  Scenario s;
+  s.rewriteName = "TimeZone";
+  s.rewriteValue = "Asia/Tokyo";
+  s.entries = {own('Q'), request('Q')};
+  s.backend = cat({parameterStatus("TimeZone", "Etc/UTC"), complete("SET"), ready('I'),
+                   complete("RESET"), parameterStatus("DateStyle", "ISO, MDY"),
+                   parameterStatus("TimeZone", "Etc/UTC"), ready('I')});
+  s.client = cat({complete("RESET"), parameterStatus("DateStyle", "ISO, MDY"),
+                  parameterStatus("TimeZone", "Asia/Tokyo"), ready('I')});
+  s.events = {"Z Q* I", "cc RESET", "ps TimeZone of Q", "Z Q I"};
+  return s;
+}
+
+TEST(SessionReplyStream, ParameterStatusRewrittenForTheClient) {
+  checkEverySplit(parameterStatusRewritten());
+}
+
 TEST(SessionReplyStream, CommandCompleteTagsOnlyForTheClient) {
   ReplyStream rs;
   Recorder rec;
@@ -1209,6 +1285,86 @@ TEST(SessionReplyStream, RandomBytesNeverCrash) {
       EXPECT_LE(f.leftover, stream.size());
     }
   }
+}
+
+}  // namespace
+}  // namespace pgsplit::session
+
+namespace pgsplit::session {
+namespace {
+
+// --- the write position after a write (pgsplit.write_lsn) ---
+
+PendingReply holding(PendingReply e) {
+  e.holdsReady = true;
+  return e;
+}
+PendingReply capture() {
+  PendingReply e = own('Q', "lsn");
+  e.capturesLsn = true;
+  return e;
+}
+
+// Checks every split without stops (a stop comes only at the released ReadyForQuery).
+void checkSplitsNoStops(const Scenario& s) {
+  const std::size_t n = s.backend.size();
+  std::vector<std::size_t> bytes;
+  for (std::size_t i = 1; i < n; ++i)
+    bytes.push_back(i);
+  checkRun(s, {}, false, "whole");
+  checkRun(s, bytes, false, "byte by byte");
+  for (std::size_t cut = 0; cut <= n; ++cut)
+    checkRun(s, {cut}, false, "cut at " + std::to_string(cut));
+}
+
+TEST(SessionReplyStream, WritePositionQueryIsHiddenAndItsValueReportedBeforeTheClientsReady) {
+  Scenario s;
+  s.entries = {holding(request('Q')), capture()};
+  s.backend = cat({complete("INSERT 0 1"), ready('I'), rowDescription(), dataRow("0/3000060"),
+                   complete("SELECT 1"), ready('I')});
+  s.client =
+      cat({complete("INSERT 0 1"), msg('S', "pgsplit.write_lsn\0"s + "0/3000060\0"s), ready('I')});
+  s.events = {"cc INSERT 0 1", "lsn 0/3000060 I", "Z Q I"};
+  checkSplitsNoStops(s);
+}
+
+TEST(SessionReplyStream, WritePositionQueryAfterAnExtendedBatchWithANoticeBetween) {
+  Scenario s;
+  s.entries = {request('P'), request('B'), request('E'), holding(request('S')), capture()};
+  s.backend = cat({parseComplete(), bindComplete(), complete("UPDATE 2"), ready('I'), notice(),
+                   rowDescription(), dataRow("16/B374D848"), complete("SELECT 1"), ready('I')});
+  s.client = cat({parseComplete(), bindComplete(), complete("UPDATE 2"), notice(),
+                  msg('S', "pgsplit.write_lsn\0"s + "16/B374D848\0"s), ready('I')});
+  s.events = {"cc UPDATE 2", "lsn 16/B374D848 I", "Z S I"};
+  checkSplitsNoStops(s);
+}
+
+TEST(SessionReplyStream, AFailedPositionQueryReportsNothingAndKeepsTheClientsStatus) {
+  // The client's unit left a failed transaction: the position query is refused too.
+  Scenario s;
+  s.entries = {holding(request('Q')), capture()};
+  s.backend = cat({error("22012"), ready('E'), error("25P02"), ready('E')});
+  s.client = cat({error("22012"), ready('E')});
+  s.events = {"err Q 22012", "lsn  E", "Z Q E failed"};
+  checkSplitsNoStops(s);
+}
+
+TEST(SessionReplyStream, TheHeldReadyIsWhereTheScanStops) {
+  Scenario s;
+  s.entries = {holding(request('Q')), capture(), request('Q', "next")};
+  s.backend = cat({complete("INSERT 0 1"), ready('I'), rowDescription(), dataRow("0/10"),
+                   complete("SELECT 1"), ready('I'), complete("SELECT 0"), ready('I')});
+  ReplyStream rs;
+  Recorder rec;
+  rec.stopAtEveryReady = true;
+  pushAll(rs, s.entries);
+  const Fed f = feed(rs, rec, s.backend, {});
+  const std::size_t firstEnd = cat({complete("INSERT 0 1"), ready('I'), rowDescription(),
+                                    dataRow("0/10"), complete("SELECT 1"), ready('I')})
+                                   .size();
+  EXPECT_EQ(f.stops, (std::vector<std::size_t>{firstEnd, s.backend.size()}));
+  EXPECT_EQ(rec.events, (std::vector<std::string>{"cc INSERT 0 1", "lsn 0/10 I", "Z Q I",
+                                                  "cc SELECT 0", "Z Q/next I"}));
 }
 
 }  // namespace

@@ -30,6 +30,18 @@ std::string describe(const SessionEffect& e) {
       return "Deallocate " + e.name;
     case EffectKind::Unsupported:
       return "Unsupported";
+    case EffectKind::Savepoint:
+      return "Savepoint " + e.name;
+    case EffectKind::Release:
+      return "Release " + e.name;
+    case EffectKind::RollbackTo:
+      return "RollbackTo " + e.name;
+    case EffectKind::Commit:
+      return "Commit";
+    case EffectKind::Rollback:
+      return "Rollback";
+    case EffectKind::None:
+      return std::string("None ") + e.tag;
   }
   return "?";
 }
@@ -54,6 +66,12 @@ const std::string kResetAll = "ResetAll";
 const std::string kDiscardAll = "DiscardAll";
 const std::string kDeallocateAll = "DeallocateAll";
 const std::string kUnsupported = "Unsupported";
+const std::string kCommit = "Commit";
+const std::string kRollback = "Rollback";
+// A statement with no effect recorded only for its CommandComplete tag.
+std::string tagged(std::string_view tag) {
+  return "None " + std::string(tag);
+}
 
 struct Case {
   std::string_view sql;
@@ -66,6 +84,10 @@ Case sets(std::string_view sql, std::string_view name) {
 }
 Case none(std::string_view sql) {
   return {sql, {}};
+}
+// A statement recorded only for its tag.
+Case onlyTag(std::string_view sql, std::string_view tag) {
+  return {sql, {tagged(tag)}};
 }
 
 void check(const std::vector<Case>& cases) {
@@ -102,18 +124,22 @@ TEST(SqlSessionEffects, SetSession) {
   });
 }
 
+// They answer "SET" like a session SET, so they are recorded (as None) to keep the
+// CommandCompletes of a text matched to its statements; SET CONSTRAINTS has a tag of its own.
 TEST(SqlSessionEffects, TransactionScopedSetsHaveNone) {
   check({
-      none("SET LOCAL x = 1"),
-      none("set local x to 'a'"),
-      none("Set Local search_path = public"),
-      none("SET LOCAL TIME ZONE 'UTC'"),
-      none("SET LOCAL ROLE admin"),
-      none("SET LOCAL SESSION AUTHORIZATION alice"),
-      none("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
-      none("SET TRANSACTION READ ONLY"),
-      none("set transaction read write, isolation level read committed"),
-      none("SET TRANSACTION SNAPSHOT '00000003-0000001B-1'"),
+      onlyTag("SET LOCAL x = 1", "SET"),
+      onlyTag("set local x to 'a'", "SET"),
+      onlyTag("Set Local search_path = public", "SET"),
+      onlyTag("SET LOCAL TIME ZONE 'UTC'", "SET"),
+      onlyTag("SET LOCAL ROLE admin", "SET"),
+      onlyTag("SET LOCAL SESSION AUTHORIZATION alice", "SET"),
+      onlyTag("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET"),
+      onlyTag("SET TRANSACTION READ ONLY", "SET"),
+      onlyTag("set transaction read write, isolation level read committed", "SET"),
+      onlyTag("SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "SET"),
+      onlyTag("SET transaction_isolation = 'serializable'", "SET"),
+      onlyTag("SET SESSION transaction_read_only = on", "SET"),
       none("SET CONSTRAINTS ALL DEFERRED"),
       none("SET CONSTRAINTS c1, c2 IMMEDIATE"),
   });
@@ -196,12 +222,13 @@ TEST(SqlSessionEffects, SetToDefaultIsAReset) {
   });
 }
 
+// Not valid SQL: the server refuses them, so no CommandComplete comes for their record.
 TEST(SqlSessionEffects, NotASet) {
   check({
-      none("SET"),
-      none("SET = 1"),
-      none("SET 'x' = 1"),
-      none("SET ;"),
+      onlyTag("SET", "SET"),
+      onlyTag("SET = 1", "SET"),
+      onlyTag("SET 'x' = 1", "SET"),
+      onlyTag("SET ;", "SET"),
   });
 }
 
@@ -221,8 +248,8 @@ TEST(SqlSessionEffects, Reset) {
       {"RESET ALL", {kResetAll}},
       {"reset all", {kResetAll}},
       {"Reset All", {kResetAll}},
-      none("RESET"),
-      none("RESET 1"),
+      onlyTag("RESET", "RESET"),
+      onlyTag("RESET 1", "RESET"),
   });
 }
 
@@ -268,10 +295,11 @@ TEST(SqlSessionEffects, DeallocateAStatementNamedPrepare) {
   });
 }
 
-// U&"..." (with its escapes) is not decoded: no effect, the server answers the DEALLOCATE.
+// U&"..." (with its escapes) is not decoded: no name, the server answers the DEALLOCATE (the
+// record keeps its tag in step with the other statements).
 TEST(SqlSessionEffects, DeallocateUnicodeQuotedNameIsLeftToTheServer) {
   check({
-      {"DEALLOCATE U&\"Stmt1\"", {}},
+      {"DEALLOCATE U&\"Stmt1\"", {deallocate("")}},
   });
 }
 
@@ -285,7 +313,8 @@ TEST(SqlSessionEffects, SeveralStatementsInOrder) {
       {"\n\tSET a = 1\n", {set("a", "SET a = 1")}},
       {";;; SET a = 1 ;;", {set("a", "SET a = 1")}},
       {"SELECT 1; SET a = 1; SELECT 2", {set("a", "SET a = 1")}},
-      {"BEGIN; SET LOCAL a = 1; SET b = 2; COMMIT", {set("b", "SET b = 2")}},
+      {"BEGIN; SET LOCAL a = 1; SET b = 2; COMMIT",
+       {tagged("SET"), set("b", "SET b = 2"), kCommit}},
       {"RESET ALL; SET a = 1", {kResetAll, set("a", "SET a = 1")}},
       {"SET a = 1; RESET ALL", {set("a", "SET a = 1"), kResetAll}},
       {"DEALLOCATE s1; DEALLOCATE ALL; DISCARD ALL",
@@ -379,16 +408,84 @@ TEST(SqlSessionEffects, ReplayTextIsOneTrimmedStatement) {
   }
 }
 
-TEST(SqlSessionEffects, MentionsDiscardOrDeallocate) {
+TEST(SqlSessionEffects, TransactionControl) {
+  check({
+      {"SAVEPOINT a", {"Savepoint a"}},
+      {"savepoint \"My Point\"", {"Savepoint My Point"}},
+      {"SAVEPOINT A", {"Savepoint a"}},
+      {"RELEASE a", {"Release a"}},
+      {"RELEASE SAVEPOINT a", {"Release a"}},
+      {"release savepoint", {"Release savepoint"}},  // a savepoint named savepoint
+      {"RELEASE SAVEPOINT savepoint", {"Release savepoint"}},
+      {"ROLLBACK TO a", {"RollbackTo a"}},
+      {"ROLLBACK TO SAVEPOINT a", {"RollbackTo a"}},
+      {"rollback work to savepoint \"A\"", {"RollbackTo A"}},
+      {"ROLLBACK TRANSACTION TO a", {"RollbackTo a"}},
+      {"ROLLBACK TO savepoint", {"RollbackTo savepoint"}},
+      {"ROLLBACK", {kRollback}},
+      {"ROLLBACK WORK", {kRollback}},
+      {"ROLLBACK AND CHAIN", {kRollback}},
+      {"ABORT", {kRollback}},
+      {"abort transaction", {kRollback}},
+      {"COMMIT", {kCommit}},
+      {"commit work and no chain", {kCommit}},
+      {"END", {kCommit}},
+      {"END TRANSACTION", {kCommit}},
+      none("COMMIT PREPARED 'x'"),
+      none("ROLLBACK PREPARED 'x'"),
+      none("PREPARE TRANSACTION 'x'"),
+      none("BEGIN"),
+      none("START TRANSACTION READ ONLY"),
+      {"BEGIN; SET a = 1; SAVEPOINT s; RESET a; ROLLBACK TO s; RELEASE s; COMMIT",
+       {set("a", "SET a = 1"), "Savepoint s", reset("a"), "RollbackTo s", "Release s", kCommit}},
+  });
+}
+
+// Each record's tag is what the server answers when the statement runs.
+TEST(SqlSessionEffects, TagsAreTheServersCommandCompleteTags) {
+  const std::vector<std::pair<std::string_view, std::string_view>> cases = {
+      {"SET a = 1", "SET"},
+      {"SET a TO DEFAULT", "SET"},
+      {"SET LOCAL a = 1", "SET"},
+      {"SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "SET"},
+      {"RESET a", "RESET"},
+      {"RESET ALL", "RESET"},
+      {"DISCARD ALL", "DISCARD ALL"},
+      {"DEALLOCATE s", "DEALLOCATE"},
+      {"DEALLOCATE ALL", "DEALLOCATE ALL"},
+      {"SAVEPOINT a", "SAVEPOINT"},
+      {"RELEASE a", "RELEASE"},
+      {"ROLLBACK TO a", "ROLLBACK"},
+      {"ROLLBACK", "ROLLBACK"},
+      {"ABORT", "ROLLBACK"},
+      {"COMMIT", "COMMIT"},
+      {"END", "COMMIT"},
+  };
+  for (const auto& [sql, tag] : cases) {
+    const auto e = sessionEffects(sql);
+    ASSERT_EQ(e.size(), 1u) << sql;
+    EXPECT_EQ(std::string_view(e[0].tag), tag) << sql;
+    EXPECT_TRUE(tagMatches(e[0], tag)) << sql;
+    EXPECT_FALSE(tagMatches(e[0], "SELECT 1")) << sql;
+  }
+  // A COMMIT of a failed transaction answers ROLLBACK.
+  EXPECT_TRUE(tagMatches(sessionEffects("COMMIT")[0], "ROLLBACK"));
+  EXPECT_FALSE(tagMatches(sessionEffects("ROLLBACK")[0], "COMMIT"));
+  EXPECT_FALSE(tagMatches(sessionEffects("RESET a")[0], "SET"));
+}
+
+TEST(SqlSessionEffects, MentionsSessionControl) {
   for (std::string_view yes :
        {"DISCARD ALL", "discard all", "DiScArD plans", "DEALLOCATE s1", "deallocate all",
         "SELECT 1; Deallocate x", "/* discard */ SELECT 1", "SELECT 'deallocate'", "discarded",
-        "x_discard_y", "DISCARD", "DEALLOCATE"}) {
-    EXPECT_TRUE(mentionsDiscardOrDeallocate(yes)) << yes;
+        "x_discard_y", "DISCARD", "DEALLOCATE", "SAVEPOINT a", "release a", "ROLLBACK TO a",
+        "Rollback", "UPDATE t SET x = 1; RELEASE SAVEPOINT s", "abc rollback"}) {
+    EXPECT_TRUE(mentionsSessionControl(yes)) << yes;
   }
-  for (std::string_view no : {"", "d", "discar", "DEALLOC s1", "SELECT 1", "dis card", "RESET ALL",
-                              "SET x = 1", "PREPARE p AS SELECT 1"}) {
-    EXPECT_FALSE(mentionsDiscardOrDeallocate(no)) << no;
+  for (std::string_view no :
+       {"", "d", "discar", "DEALLOC s1", "SELECT 1", "dis card", "RESET ALL", "SET x = 1",
+        "PREPARE p AS SELECT 1", "COMMIT", "END", "BEGIN", "releas", "rollbac", "savepoin"}) {
+    EXPECT_FALSE(mentionsSessionControl(no)) << no;
   }
 }
 
@@ -409,6 +506,16 @@ TEST(SqlSessionEffects, StartupSettingSql) {
             "SELECT pg_catalog.set_config('application_name', E'', false)");
   EXPECT_EQ(startupSettingSql("myapp.tenant", "42"),
             "SELECT pg_catalog.set_config('myapp.tenant', E'42', false)");
+}
+
+TEST(SqlSessionEffects, StartupRestoreSqlIsOneStatement) {
+  EXPECT_EQ(startupRestoreSql({{"timezone", "Asia/Tokyo"}}),
+            "SELECT pg_catalog.set_config('timezone', E'Asia/Tokyo', false)");
+  const std::string sql = startupRestoreSql({{"timezone", "UTC"}, {"application_name", "a;'b"}});
+  EXPECT_EQ(sql,
+            "SELECT pg_catalog.set_config('timezone', E'UTC', false), "
+            "pg_catalog.set_config('application_name', E'a;''b', false)");
+  EXPECT_TRUE(sessionEffects(sql).empty());  // one SELECT, lexed whole
 }
 
 TEST(SqlSessionEffects, StartupSettingSqlIsOneStatementWithTheValueIntact) {

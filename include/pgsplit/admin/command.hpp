@@ -17,8 +17,11 @@ enum class CommandKind : std::uint8_t {
   ShowConfig,
   ShowVersion,
   ShowHelp,
+  ShowQueries,
   Reload,
   Shutdown,
+  Pause,         // argument: a database, or empty for all
+  Resume,        // argument: a database, or empty for all
   NotSupported,  // a command pgsplit knows of but does not implement (0A000)
   Unknown,       // 42601
 };
@@ -26,10 +29,12 @@ enum class CommandKind : std::uint8_t {
 struct Command {
   CommandKind kind = CommandKind::Unknown;
   std::string text;  // the statement, whitespace collapsed, upper case (for messages and logs)
+  // PAUSE/RESUME: the database named, folded to lower case unless double-quoted; else empty.
+  std::string argument;
 };
 
-// Splits a Simple Query into statements at ';' (the console's commands contain no quotes) and
-// parses each. Case, extra whitespace and -- or /* */ comments do not matter.
+// Splits a Simple Query into statements at ';' and parses each. Case, extra whitespace and -- or
+// /* */ comments do not matter (except in a double-quoted database name).
 std::vector<Command> parseCommands(std::string_view query);
 
 }  // namespace pgsplit::admin

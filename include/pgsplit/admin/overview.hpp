@@ -15,6 +15,8 @@
 #include "pgsplit/routing/node_snapshot.hpp"
 #include "pgsplit/session/control_plane.hpp"
 #include "pgsplit/session/inspect.hpp"
+#include "pgsplit/session/latency_histogram.hpp"
+#include "pgsplit/session/pause_board.hpp"
 #include "pgsplit/session/worker_stats.hpp"
 
 namespace pgsplit::session {
@@ -26,7 +28,13 @@ namespace pgsplit::admin {
 struct NodeTotals {
   std::uint64_t unitsAsPrimary = 0;
   std::uint64_t unitsAsReplica = 0;
-  std::uint64_t serverErrors = 0;
+  std::uint64_t errorsAsPrimary = 0;
+  std::uint64_t errorsAsReplica = 0;
+  std::uint64_t serverErrors = 0;  // both
+  // Units of work from sending to their ReadyForQuery reaching the client, by route; checkouts.
+  session::LatencySummary latencyAsPrimary;
+  session::LatencySummary latencyAsReplica;
+  session::LatencySummary poolWait;
   // From the pools of every worker, database and user.
   std::uint32_t serverConnections = 0;
   std::uint32_t idleServerConnections = 0;
@@ -48,6 +56,8 @@ struct Overview {
   std::vector<session::WorkerReport> workers;  // those that answered
   session::ControlStatus control;
   bool draining = false;
+  session::PauseBoard::State pause;  // PAUSE in force: everything, or these databases
+  std::size_t pausedClients = 0;     // clients whose next unit waits for RESUME
 
   std::vector<NodeTotals> nodeTotals;  // per node slot
   std::array<std::uint64_t, session::kSqlstateClasses> serverErrorsByClass{};

@@ -19,6 +19,8 @@ Table showPools(const Overview& o);
 Table showClients(const Overview& o);
 Table showServers(const Overview& o);
 Table showStats(const Overview& o);
+// The statements of every worker, merged by fingerprint, most total time first.
+Table showQueries(const std::vector<std::vector<session::QueryStatsRow>>& perWorker);
 // key/value rows; passwords appear as where they came from, never as values.
 Table showConfig(const Overview& o);
 Table showVersion(const Overview& o);

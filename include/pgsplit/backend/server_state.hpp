@@ -60,6 +60,12 @@ class PreparedSet {
     lru_.push_front(std::move(s));
     index_[key] = lru_.begin();
   }
+  // Puts back what a DEALLOCATE ALL that did not run took away (older than what is here now).
+  void restoreAll(PreparedSet&& before) {
+    for (auto it = before.lru_.rbegin(); it != before.lru_.rend(); ++it)
+      restore(*it);
+    before.clear();
+  }
   void erase(const StatementDef* s) {
     auto it = index_.find(s);
     if (it == index_.end()) return;

@@ -79,6 +79,9 @@ struct UserConfig {
 // authenticates like any user.
 struct AdminConfig {
   std::vector<std::string> users;
+  // PAUSE waits this long for the units and transactions in flight to finish; past it the pause
+  // is lifted and PAUSE fails (57014).
+  std::uint32_t pauseTimeoutMs = 10000;
 };
 
 // A function named in [routing] write_functions / read_only_functions.
@@ -100,6 +103,9 @@ struct RoutingConfig {
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
   LogFormat format = LogFormat::Text;
+  // A unit of work that takes at least this long (sent to the backend -> its ReadyForQuery
+  // written to the client) is logged at warn with its normalised text; 0 = off.
+  std::uint32_t slowStatementMs = 0;
 };
 
 // [health]: how the nodes are checked (issue #6).
@@ -118,6 +124,9 @@ struct ConsistencyConfig {
   std::uint32_t windowMs = 1000;         // `window` mode: reads stay on the primary this long
   std::uint64_t maxReplicaLagBytes = 0;  // 0 = unlimited
   std::uint32_t maxReplicaLagMs = 0;     // 0 = unlimited
+  // After a unit that wrote, ask the primary for its WAL position (in the same write) and report
+  // it as ParameterStatus pgsplit.write_lsn; it also settles `lsn` read-your-writes at once.
+  bool reportWriteLsn = true;
 };
 
 struct Config {

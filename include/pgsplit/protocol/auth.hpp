@@ -57,6 +57,10 @@ class ScramServer {
   std::string fixedServerNonce_;
 };
 
+// How many client-side SCRAM exchanges reused keys derived earlier (for tests and metrics): the
+// PBKDF2 run is done once per (password, salt, iterations) for the life of the process.
+std::uint64_t scramKeyCacheHits();
+
 // Client side of one SCRAM-SHA-256 exchange (pgsplit logging in to a PostgreSQL node).
 class ScramClient {
  public:

@@ -46,6 +46,8 @@ struct NodeSnapshot {
 
 // "16/B374D848" -> 0x16B374D848; 0 when the text is not an LSN.
 std::uint64_t parseLsn(std::string_view text);
+// 0x16B374D848 -> "16/B374D848".
+std::string lsnText(std::uint64_t lsn);
 
 class NodeStateBoard {
  public:

@@ -16,9 +16,13 @@
 #include "pgsplit/backend/backend_connection.hpp"
 #include "pgsplit/protocol/frame.hpp"
 #include "pgsplit/protocol/writer.hpp"
+#include "pgsplit/session/read_buffer.hpp"
+#include "pgsplit/session/effect_ledger.hpp"
 #include "pgsplit/session/reply_stream.hpp"
+#include "pgsplit/session/signal.hpp"
 #include "pgsplit/session/runtime.hpp"
 #include "pgsplit/session/statement_cache.hpp"
+#include "pgsplit/session/unit_tracker.hpp"
 #include "pgsplit/sql/classifier.hpp"
 #include "pgsplit/sql/session_effects.hpp"
 
@@ -26,7 +30,9 @@ namespace pgsplit::session {
 
 void logSessionBug(std::uint64_t id, const char* where, std::exception_ptr e);
 
-class ClientSession : public std::enable_shared_from_this<ClientSession>, private ReplyListener {
+class ClientSession : public std::enable_shared_from_this<ClientSession>,
+                      private ReplyListener,
+                      private EffectLedger::Listener {
  public:
   ClientSession(WorkerContext& worker, tcp::socket socket);
   ~ClientSession();
@@ -48,6 +54,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   void closeForShutdown();
   // FATAL with this SQLSTATE and message (best effort, never blocks) and close.
   void closeWithFatal(const char* sqlstate, const char* message);
+  // A unit in flight or a transaction open, for a client of `database` (any when empty): what
+  // PAUSE waits for.
+  bool busyForPause(const std::string& database) const;
 
  private:
   enum class State : std::uint8_t { Startup, Authenticating, Ready, Closed };
@@ -80,40 +89,79 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   Task<bool> flushCopy();
   bool busy() const { return pendingSyncs_ > 0 || batchOpen_; }
 
+  // --- operations hooks on the data path (client_session_ops.cpp) ---
+  // PAUSE: waits until the unit being formed may go (false: the session ends).
+  Task<bool> passPause();
+  // The unit (or the part of it) just rendered for target goes out now: time it (UnitTracker).
+  void unitWritten(const backend::BackendConnection& target, bool endsWithSync, bool answered);
+  // The unit's entry in the worker's statement statistics (made when the statement is new).
+  QueryStatsTable::Ref statementEntry();
+
   // --- the unit of work being formed, prepared statements, settings (client_batch.cpp) ---
   // One client message of the batch. Messages naming a statement pgsplit manages are rewritten
   // for the backend that runs the batch (render).
   struct BatchOp {
     char type = 0;
-    bool duplicate = false;         // a Parse of a name the client already uses: 42P05
-    bool usesUnnamed = false;       // Bind or Describe of the unnamed statement
-    bool parsesUnnamed = false;     // Parse of the unnamed statement
-    bool reservedClose = false;     // Close of a "pgsplit_" name: answered here
-    bool clearsStatements = false;  // runs DEALLOCATE ALL / DISCARD ALL
+    bool duplicate = false;        // a Parse of a name the client already uses: 42P05
+    bool usesUnnamed = false;      // Bind or Describe of the unnamed statement
+    bool parsesUnnamed = false;    // Parse of the unnamed statement
+    bool reservedClose = false;    // Close of a "pgsplit_" name: answered here
+    bool restoresStartup = false;  // a lone Query resetting startup parameters (see render)
+    // An Execute pgsplit answers itself: 'C' a DEALLOCATE of a statement it manages, 'E' a
+    // DEALLOCATE of one of its own names (26000, as if it did not exist).
+    char answer = 0;
     std::uint32_t offset = 0;
     std::uint32_t size = 0;
+    // The session effects of the statements it runs (EffectLedger sequence numbers).
+    std::uint64_t effectsBegin = 0;
+    std::uint64_t effectsEnd = 0;
     backend::StatementRef statement;
   };
   void addOp(char type, std::string_view raw, backend::StatementRef statement = nullptr);
   bool noteParse(const protocol::Frame& frame, std::string_view raw);
   bool noteBind(const protocol::Frame& frame, std::string_view raw);
   bool noteDescribeOrClose(const protocol::Frame& frame, std::string_view raw);
+  bool noteExecute(const protocol::Frame& frame, std::string_view raw);
   void noteStatement(const sql::Classification& c);
-  // Notes the SET/RESET/DISCARD... of a Query; returns how many of its statements are settings.
-  std::size_t noteEffects(std::string_view text, const sql::Classification& c);
   void noteExecution(const sql::Classification& c, std::size_t settingStatements);
   void noteStartupParameter(std::string_view name, std::string_view value);
   // A lone DEALLOCATE of a statement pgsplit manages: answered here. False: not that.
   Task<bool> answerDeallocate(std::string_view text);
-  void noteEffectList(const std::vector<sql::SessionEffect>& effects);
+  // SET/RESET/SHOW of pgsplit.min_lsn / pgsplit.write_lsn: answered here. False: not that.
+  Task<bool> answerPgsplitCommand(std::string_view text);
+  // Records the effects of statements the unit runs in the ledger (and forgets the client's
+  // names they deallocate, until the server says otherwise); their sequence numbers.
+  // forwarded: the text reaches the server as written.
+  std::pair<std::uint64_t, std::uint64_t> noteEffectList(
+      const std::vector<sql::SessionEffect>& effects, bool forwarded);
+  // SET SESSION CHARACTERISTICS: pins (the routing of the unit that binds or runs it).
+  void notePins(const std::vector<sql::SessionEffect>& effects);
+  // Whether the client's statement `name` may yet appear or disappear: a unit already sent
+  // parses, closes or deallocates it and its reply has not come. The next message naming it
+  // waits for that reply (settleNames), as PostgreSQL's answer depends on it.
+  bool nameInDoubt(std::string_view name) const;
+  bool namesInDoubt() const { return !namesInFlight_.empty() || ledger_.inFlight(); }
+  Task<void> settleNames();
+  // Statement name a Parse, Bind, Describe or Close names ("" for none or the unnamed one).
+  static std::string_view statementNameOf(const protocol::Frame& frame);
+  void closeUnit() { ++unitSeq_; }
+  // The startup parameters the statements [begin, end) reset; all: RESET ALL / DISCARD ALL.
+  std::vector<std::string> startupResets(std::uint64_t begin, std::uint64_t end) const;
+  // Appends (pgsplit's own Parse/Bind/Execute) the set_config of each startup value in names,
+  // right after the statement that reset them, and marks their records as followed.
+  void restoreStartup(backend::BackendConnection& target, const std::vector<std::string>& names,
+                      std::uint64_t begin, std::uint64_t end);
   // Every message of the unit is pgsplit's to answer (Close of managed statements + Sync).
   bool answerableLocally() const;
   void abandonBatch();
   // Records the replies the batch expects from `target`; true if what goes out was written into
   // wire_ (rewritten), false if batch_ goes out as it is.
-  // (batch, ops: the unit's messages; effects: its session effects, moved to unitEffects_.)
+  // (batch, ops: the unit's messages; unit: its number, stamped on every reply it expects.)
   bool renderBatch(backend::BackendConnection& target, bool endsWithSync, const std::string& batch,
-                   const std::vector<BatchOp>& ops, std::vector<sql::SessionEffect>* effects);
+                   const std::vector<BatchOp>& ops, std::uint64_t unit);
+  // A request the server must fail (the batch or transaction fails as on PostgreSQL), whose
+  // error the client gets as `error`: a Parse that cannot succeed.
+  void sendFailure(PendingReply e, const protocol::ErrorSpec& error);
   void ensurePrepared(backend::BackendConnection& target, const backend::StatementRef& s);
   // Prepares s on target with `entry` as its reply (closing the LRU statement if over the limit).
   void sendParse(backend::BackendConnection& target, const backend::StatementRef& s,
@@ -149,9 +197,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   // ReplyListener: what the active backend's replies mean for the session.
   bool readyForQuery(const PendingReply& entry, char status, bool failed) override;
   void statementFailed(const PendingReply& entry) override;
-  void commandComplete(std::string_view tag) override;
+  void commandComplete(std::string_view tag, const PendingReply& entry) override;
   void copyInStarted(bool syncQueued) override;
   void errorResponse(std::string_view body, const PendingReply& entry) override;
+  bool parameterStatus(std::string_view body, const PendingReply& entry,
+                       std::string& replacement) override;
+  // EffectLedger::Listener: what the server's answers mean for the session's state.
+  void notRun(EffectLedger::Record& record) override;
+  void committed(std::vector<sql::SessionEffect>& effects) override;
 
   // --- writing to the client: one write at a time ---
   Task<bool> writeClient(std::string_view bytes);
@@ -174,7 +227,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool counted_ = false;
 
   // Client input: bytes read but not yet consumed start at inStart_.
-  std::string in_;
+  ReadBuffer in_;
   std::size_t inStart_ = 0;
 
   // The unit of work being formed: raw client messages to forward, and what they are.
@@ -183,8 +236,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool batchNeedsRender_ = false;  // some message names a managed statement
   sql::Classification batchClass_;
   bool batchHasStatement_ = false;
-  bool batchWrites_ = false;  // a statement that may change data runs in this unit
-  std::vector<sql::SessionEffect> batchEffects_;
+  bool batchWrites_ = false;    // a statement that may change data runs in this unit
   bool skipUntilSync_ = false;  // after an error pgsplit raised itself inside a batch
   bool batchPoisons_ =
       false;             // the unit may drop pgsplit's own statements: never pool that backend
@@ -203,22 +255,34 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   std::string errorState_;    // SQLSTATE text of an error pgsplit answers itself
   // The client's named prepared statements (name -> shared definition).
   std::unordered_map<std::string, backend::StatementRef, StringHash, std::equal_to<>> statements_;
-  std::string wire_;  // a rendered batch
-  bool lastEndAccepted_ = true;
-  bool pendingClear_ = false;  // the unit's Sync/Query will be answered (not skipped)
-  std::string synthOut_;       // pgsplit's own answers written from the client side
+  std::string wire_;             // a rendered batch
+  bool lastEndAccepted_ = true;  // the unit's Sync/Query will be answered (not skipped)
+  std::string synthOut_;         // pgsplit's own answers written from the client side
+  // Units of work are numbered in client order: unitSeq_ is the one being formed; answeredUnit_
+  // the last whose ReadyForQuery (or pgsplit's own answer) the client has had.
+  std::uint64_t unitSeq_ = 1;
+  std::uint64_t answeredUnit_ = 0;
+  // Session effects in flight and the open transaction's settings (see EffectLedger).
+  EffectLedger ledger_;
+  // Client statement names a Parse creates or a Close drops, by the unit doing it, until that
+  // unit is answered (nameInDoubt).
+  std::unordered_map<std::string, std::uint64_t, StringHash, std::equal_to<>> namesInFlight_;
+  // Portals bound to a statement with session effects (name -> its effects, the binding unit):
+  // the effects count when an Execute runs the portal.
+  struct BoundEffects {
+    std::vector<sql::SessionEffect> effects;
+    std::uint64_t unit = 0;
+  };
+  std::unordered_map<std::string, BoundEffects, StringHash, std::equal_to<>> portalEffects_;
 
-  // Settings: from the startup packet (name -> set_config SQL), and in force now (name -> SQL).
+  // Settings: from the startup packet (name -> set_config SQL, and name -> the value as sent),
+  // and in force now (name -> SQL).
   std::map<std::string, std::string, std::less<>> startupSettings_;
+  std::map<std::string, std::string, std::less<>> startupValues_;
   std::map<std::string, std::string, std::less<>> settings_;
   std::uint64_t settingsVersion_ = 1;
   bool serializableDefault_ = false;  // default_transaction_isolation is serializable
   void settingsChanged();
-  // Session effects of units in flight (FIFO, one per Sync/Query carrying some), and of the
-  // transaction in progress (they count only if it commits).
-  std::deque<std::vector<sql::SessionEffect>> unitEffects_;
-  std::vector<sql::SessionEffect> txnEffects_;
-  bool txnTainted_ = false;  // an error or a ROLLBACK since the transaction began
 
   // Backends: per node, the one this session holds (session mode, transactions, pins).
   std::vector<pool::NodePool*> pools_;
@@ -238,6 +302,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
     std::vector<BatchOp> ops;
     sql::Classification cls;
     int node = -1;
+    std::uint64_t unit = 0;
   };
   RetryUnit retry_;
   bool armed_ = false;        // retry_ is the unit in flight; nothing of its reply went out
@@ -254,6 +319,22 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool txnWrote_ = false;  // the open transaction wrote: its end counts as the write
   routing::Clock::time_point lastWriteAt_{};
   std::uint64_t requiredLsn_ = 0;
+  // Across connections: after a unit that wrote on the primary, pgsplit asks the primary for its
+  // WAL insert position in the same write (see ReplyStream's capturesLsn) and reports it to the
+  // client as ParameterStatus pgsplit.write_lsn before the unit's ReadyForQuery; a client that
+  // sets pgsplit.min_lsn to such a position reads only from nodes that have replayed it.
+  bool captureLsn_ = false;        // the unit being sent gets the position query
+  bool unitMayCopy_ = false;       // the unit's text mentions COPY: no query may follow it
+  std::uint64_t capturedLsn_ = 0;  // the position after the unit whose ReadyForQuery is next
+  std::uint64_t reportedLsn_ = 0;  // the last pgsplit.write_lsn the client was told
+  std::uint64_t minLsnFloor_ = 0;  // pgsplit.min_lsn
+  bool badMinLsn_ = false;         // the startup packet's pgsplit.min_lsn was not an LSN
+  std::string badMinLsnValue_;
+  void lsnCaptured(std::string_view lsn, char status, std::string& out) override;
+  // Whether the unit about to go to `target` gets the position query (see captureLsn_).
+  bool wantsWriteLsn(const backend::BackendConnection& target, bool endsWithSync) const;
+  // Appends the position query after the unit rendered into wire_ (or batch_, copied).
+  void appendWriteLsnQuery(bool rewritten);
   void noteWriteTarget(const sql::Classification& cls, const backend::BackendConnection& target);
   void applyReadYourWrites(routing::SessionView& view, const routing::NodeSnapshot& snap);
   bool pinned_ = false;
@@ -273,14 +354,19 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, privat
   bool lastReadFilled_ = false;
 
   // Wake-up signals between the two coroutines (a timer cancelled = an event).
-  asio::steady_timer clientSignal_;  // the relay settled or the session ends
-  asio::steady_timer relaySignal_;   // a backend was attached or the session ends
-  asio::steady_timer writeSignal_;   // a client write finished
+  Signal clientSignal_;  // the relay settled or the session ends
+  Signal relaySignal_;   // a backend was attached or the session ends
+  Signal writeSignal_;   // a client write finished
   std::uint64_t nextWriteTicket_ = 0;
   std::uint64_t servingWriteTicket_ = 0;
   // A write to the client is under way or waiting its turn.
   bool writingClient() const { return nextWriteTicket_ != servingWriteTicket_; }
   std::string scratch_;  // messages pgsplit builds itself
+
+  // Operations: timing of units in flight, PAUSE.
+  UnitTracker units_;
+  bool heldByPause_ = false;  // the unit being formed waits for RESUME
+  bool routingUnit_ = false;  // a unit passed the pause and is being routed (checkout, write)
 };
 
 }  // namespace pgsplit::session

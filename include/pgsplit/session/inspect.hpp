@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pgsplit/asio.hpp"
+#include "pgsplit/session/query_stats.hpp"
 
 namespace pgsplit::session {
 
@@ -33,6 +34,7 @@ struct ClientInfo {
   char txnStatus = 'I';  // as the backend last reported; 'I' without a backend
   bool busy = false;     // replies outstanding
   bool pinned = false;
+  bool paused = false;  // its next unit waits for RESUME
   std::string pinReason;
   std::vector<BackendInfo> backends;
 };
@@ -71,6 +73,10 @@ struct WorkerReport {
 // own thread and posts it back. Workers that do not answer within `deadline` (only when they are
 // being stopped) are left out.
 Task<std::vector<WorkerReport>> gatherReports(
+    Runtime* runtime, std::chrono::milliseconds deadline = std::chrono::milliseconds(2000));
+
+// Every worker's statement statistics (SHOW QUERIES), normalised on its own thread.
+Task<std::vector<std::vector<QueryStatsRow>>> gatherQueryStats(
     Runtime* runtime, std::chrono::milliseconds deadline = std::chrono::milliseconds(2000));
 
 class WorkerContext;

@@ -21,13 +21,23 @@ struct PendingReply {
   // The frontend message: 'P' Parse, 'B' Bind, 'D' Describe, 'E' Execute, 'C' Close, 'S' Sync,
   // 'Q' Query, 'F' FunctionCall.
   char request = 0;
-  bool forClient = true;        // false: pgsplit's own request; its replies are dropped
-  bool errorAsNotice = false;   // (pgsplit's own) an error reaches the client as a notice
-  bool carriesEffects = false;  // (Sync/Query) its unit's session effects wait in the session
-  bool replaceError = false;    // its (certain) ErrorResponse is replaced by payload
-  // Not sent: pgsplit answers it itself, in order: '1' ParseComplete, '3' CloseComplete, or 'E'
-  // (payload is the whole ErrorResponse).
+  bool forClient = true;       // false: pgsplit's own request; its replies are dropped
+  bool errorAsNotice = false;  // (pgsplit's own) an error reaches the client as a notice
+  bool replaceError = false;   // its (certain) ErrorResponse is replaced by payload
+  // (client Sync/Query) its ReadyForQuery waits for the next entry, a capturesLsn Query, and goes
+  // to the client after that query's answer (see ReplyListener::lsnCaptured).
+  bool holdsReady = false;
+  // (pgsplit's own Query, after a unit that wrote) SELECT pg_current_wal_insert_lsn(): its rows
+  // are read, not relayed; its ReadyForQuery releases the held one.
+  bool capturesLsn = false;
+  // Not sent: pgsplit answers it itself, in order: '1' ParseComplete, '3' CloseComplete, 'C'
+  // CommandComplete or 'E' ErrorResponse (payload is the whole message for 'C' and 'E').
   char synthetic = 0;
+  // The client's unit of work it belongs to (client requests), and the session effects
+  // (EffectLedger sequence numbers [effectsBegin, effectsEnd)) of the statements it runs.
+  std::uint64_t unit = 0;
+  std::uint64_t effectsBegin = 0;
+  std::uint64_t effectsEnd = 0;
   backend::StatementRef statement;  // the named statement this request prepares or closes
   std::string clientName;           // the client's name for it (client Parse/Close)
   std::string payload;
@@ -40,14 +50,26 @@ class ReplyListener {
   virtual bool readyForQuery(const PendingReply& entry, char status, bool failed) = 0;
   // A request with a statement did not take effect: it failed, or was skipped after an error.
   virtual void statementFailed(const PendingReply& entry) = 0;
-  // CommandComplete of a client request (tag without its NUL).
-  virtual void commandComplete(std::string_view tag) = 0;
+  // CommandComplete of a client request (tag without its NUL), from the server or pgsplit.
+  virtual void commandComplete(std::string_view tag, const PendingReply& entry) = 0;
   // The backend entered COPY FROM STDIN. syncQueued: the request was an extended-protocol Execute
   // whose Sync was already sent: the server ignores that Sync (it reads CopyData now) and answers
   // the next one with the ReadyForQuery that Sync expects.
   virtual void copyInStarted(bool syncQueued) = 0;
   // Every ErrorResponse for a request (body complete), before it is relayed.
   virtual void errorResponse(std::string_view body, const PendingReply& entry) = 0;
+  // A ParameterStatus (body complete) while a client request is answered: true to send the
+  // client `replacement` (a whole message) instead.
+  virtual bool parameterStatus(std::string_view body, const PendingReply& entry,
+                               std::string& replacement) = 0;
+  // A capturesLsn query answered: lsn is its value ("" if it failed), status the held
+  // ReadyForQuery's. Whatever is appended to out reaches the client just before that
+  // ReadyForQuery (a ParameterStatus); readyForQuery() for the held entry follows.
+  virtual void lsnCaptured(std::string_view lsn, char status, std::string& out) {
+    (void)lsn;
+    (void)status;
+    (void)out;
+  }
 
  protected:
   ~ReplyListener() = default;
@@ -99,8 +121,9 @@ class RingQueue {
 
 class ReplyStream {
  public:
-  // Interesting messages (ReadyForQuery, ErrorResponse, CommandComplete) up to this size are
-  // never split: process() leaves a partial one unconsumed for the caller to carry over.
+  // Interesting messages (ReadyForQuery, ErrorResponse, CommandComplete, ParameterStatus) up to
+  // this size are never split: process() leaves a partial one unconsumed for the caller to carry
+  // over.
   static constexpr std::size_t kMaxCarry = 8192;
 
   explicit ReplyStream(std::size_t maxMessageLength = 1u << 30) : maxLength_(maxMessageLength) {}
@@ -133,11 +156,15 @@ class ReplyStream {
   void reset();
   // Forgets the first Sync still expected (the server will never answer it). True if found.
   bool dropQueuedSync();
+  // The last request pushed (a client Sync or Query) holds its ReadyForQuery for a capturesLsn
+  // query pushed next. False if the last request is not one.
+  bool holdLastReady();
 
  private:
   enum class Action : std::uint8_t { Forward, Drop, AsNotice, Replace, Confused };
   Action decide(char type, std::string_view body, bool whole, ReplyListener& l, bool& stop);
   bool headIsSynthetic() { return !queue_.empty() && queue_.front().synthetic != 0; }
+  bool capturing() { return !queue_.empty() && queue_.front().capturesLsn; }
   void emitSynthetic(std::string& out, ReplyListener& l);
   // An error ended an extended-protocol request: it and everything up to the Sync get no reply.
   void skipToSync(ReplyListener& l);
@@ -150,6 +177,12 @@ class ReplyStream {
   bool failed_ = false;        // an error since the last ReadyForQuery
   bool skipping_ = false;      // the backend discards requests until the next Sync we send
   std::string replacement_;    // what Action::Replace puts in place of the server's message
+  // A client's ReadyForQuery held for the capturesLsn query that follows it.
+  PendingReply held_;
+  bool holding_ = false;
+  char heldStatus_ = 'I';
+  bool heldFailed_ = false;
+  std::string captured_;  // the capturesLsn query's value
 };
 
 }  // namespace pgsplit::session

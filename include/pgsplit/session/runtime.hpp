@@ -20,6 +20,9 @@
 #include "pgsplit/session/config_store.hpp"
 #include "pgsplit/session/control_plane.hpp"
 #include "pgsplit/session/inspect.hpp"
+#include "pgsplit/session/pause_board.hpp"
+#include "pgsplit/session/query_stats.hpp"
+#include "pgsplit/session/signal.hpp"
 #include "pgsplit/session/statement_cache.hpp"
 #include "pgsplit/sql/caching_classifier.hpp"
 #include "pgsplit/sql/catalog_board.hpp"
@@ -78,10 +81,14 @@ struct Runtime {
   std::vector<WorkerContext*> workers;
   // SIGTERM or SHUTDOWN: new clients are refused and /readyz says so.
   std::atomic<bool> draining{false};
+  // PAUSE / RESUME (admin console).
+  PauseBoard pause;
   ControlPlane* control = nullptr;  // set by main; reload and shutdown requests
   std::chrono::system_clock::time_point startedAt = std::chrono::system_clock::now();
 
   explicit Runtime(std::shared_ptr<const config::Config> cfg, routing::NodeSnapshot initial);
+  // After RESUME (or a PAUSE that gave up): every worker's held sessions look again.
+  void wakePausedSessions();
 };
 
 // One worker thread's world: its executor, its pools, its router state. Touched only from that
@@ -124,6 +131,15 @@ class WorkerContext {
   std::size_t closeAllSessions();
   // Applies the configuration now in force to this worker's pools (after a reload).
   void reconfigure();
+  // Statement statistics (SHOW QUERIES).
+  QueryStatsTable& queryStats() { return queryStats_; }
+  // PAUSE: sessions whose next unit is held wait on this signal; RESUME notifies it, which
+  // wakes every one of them to look again.
+  Signal& pauseGate() { return pauseGate_; }
+  void releasePaused() { pauseGate_.notify(); }
+  // Sessions of `database` (every one when empty) with a unit in flight or a transaction open:
+  // what PAUSE waits for.
+  std::size_t busyForPause(const std::string& database);
 
  private:
   struct TrackedSession {
@@ -148,6 +164,8 @@ class WorkerContext {
   std::map<std::tuple<std::size_t, std::string, std::string>, std::unique_ptr<pool::NodePool>>
       pools_;
   WorkerStats stats_;
+  QueryStatsTable queryStats_;
+  Signal pauseGate_;
   std::vector<TrackedSession> sessions_;
   std::size_t pruneAt_ = 64;
   std::vector<std::weak_ptr<AdminConnection>> admins_;

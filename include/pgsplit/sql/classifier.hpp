@@ -35,6 +35,9 @@ struct Classification {
   // Why: a static string naming the deciding token or rule, e.g. "read: SELECT",
   // "write: INSERT", "write: function nextval", "write: FOR UPDATE", "write: unknown statement".
   const char* reason = "write: empty";
+  // The text's shape, constants stripped (sql::statementFingerprint), for statistics. Set by
+  // CachingClassifier (kept with its cache entry, so a hit costs nothing more); 0 otherwise.
+  std::uint64_t fingerprint = 0;
 };
 
 // Classifies simple-protocol text (possibly several statements separated by ';') without a

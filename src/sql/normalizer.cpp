@@ -1,0 +1,229 @@
+#include "pgsplit/sql/normalizer.hpp"
+
+#include <charconv>
+
+#include "pgsplit/sql/lexer.hpp"
+
+namespace pgsplit::sql {
+
+namespace {
+
+constexpr std::size_t kNoEnd = static_cast<std::size_t>(-1);
+
+bool isConstant(TokenKind k) {
+  return k == TokenKind::String || k == TokenKind::Number || k == TokenKind::Param;
+}
+bool isPunct(const Token& t, char c) {
+  return t.kind == TokenKind::Punct && t.text.size() == 1 && t.text[0] == c;
+}
+bool isSign(const Token& t) {
+  return t.kind == TokenKind::Operator && (t.text == "-" || t.text == "+");
+}
+
+// After a '(' : a list of two or more constants (each maybe signed) and its ')'. On success the
+// lexer stands after the ')' and `end` is where the ')' ends.
+bool collapsibleList(Lexer& lexer, std::size_t& end) {
+  Lexer probe = lexer;
+  std::size_t count = 0;
+  for (;;) {
+    Token t = probe.next();
+    if (isSign(t)) {
+      t = probe.next();
+      if (t.kind != TokenKind::Number) return false;
+    } else if (!isConstant(t.kind)) {
+      return false;
+    }
+    ++count;
+    const Token sep = probe.next();
+    if (isPunct(sep, ',')) continue;
+    if (!isPunct(sep, ')') || count < 2) return false;
+    end = sep.offset + sep.text.size();
+    lexer = probe;
+    return true;
+  }
+}
+
+// What the walk reports, in order. `space`: the original had whitespace or a comment before it.
+struct Sink {
+  virtual void token(const Token& t, bool space) = 0;
+  virtual void constant(const Token& t, bool space) = 0;
+  virtual void list(bool space) = 0;
+  virtual void semicolon() = 0;
+  // The lexer gave up here: nothing after it is read.
+  virtual void unreadable() = 0;
+  virtual bool full() const { return false; }
+
+ protected:
+  ~Sink() = default;
+};
+
+// True when the whole text lexed.
+bool walk(std::string_view text, bool standardStrings, Sink& sink) {
+  Lexer lexer(text, false, standardStrings);
+  std::size_t prevEnd = kNoEnd;
+  bool pendingSemicolon = false;
+  while (!sink.full()) {
+    const Token t = lexer.next();
+    if (t.kind == TokenKind::End) return true;
+    if (t.kind == TokenKind::Error) {
+      sink.unreadable();
+      return false;
+    }
+    bool space = prevEnd != kNoEnd && t.offset > prevEnd;
+    prevEnd = t.offset + t.text.size();
+    if (t.kind == TokenKind::Semicolon) {
+      pendingSemicolon = true;  // written only if a statement follows
+      continue;
+    }
+    if (pendingSemicolon) {
+      sink.semicolon();
+      pendingSemicolon = false;
+      space = true;
+    }
+    std::size_t listEnd = 0;
+    if (isPunct(t, '(') && collapsibleList(lexer, listEnd)) {
+      sink.list(space);
+      prevEnd = listEnd;
+    } else if (isConstant(t.kind)) {
+      sink.constant(t, space);
+    } else {
+      sink.token(t, space);
+    }
+  }
+  return true;
+}
+
+// Reads with standard_conforming_strings on, or off when only that lexes.
+template <class S>
+void walkEitherWay(std::string_view text, S& sink) {
+  {
+    S probe = sink;
+    if (walk(text, true, probe)) {
+      sink = std::move(probe);
+      return;
+    }
+  }
+  S fallback = sink;
+  if (walk(text, false, fallback)) {
+    sink = std::move(fallback);
+    return;
+  }
+  walk(text, true, sink);  // unreadable either way: cut where the standard reading gives up
+}
+
+class Fingerprint final : public Sink {
+ public:
+  void token(const Token& t, bool) override {
+    byte(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
+    const bool fold = t.kind == TokenKind::Identifier;
+    for (const char c : t.text) {
+      auto u = static_cast<unsigned char>(c);
+      if (fold && u >= 'A' && u <= 'Z') u = static_cast<unsigned char>(u - 'A' + 'a');
+      byte(u);
+    }
+    byte(0);
+  }
+  void constant(const Token&, bool) override { byte('?'); }
+  void list(bool) override { byte('L'); }
+  void semicolon() override { byte(';'); }
+  void unreadable() override { byte('!'); }
+  std::uint64_t value() const { return hash_ == 0 ? 1 : hash_; }
+
+ private:
+  void byte(unsigned char b) {
+    hash_ ^= b;
+    hash_ *= 0x100000001B3ULL;  // FNV-1a
+  }
+  std::uint64_t hash_ = 0xCBF29CE484222325ULL;
+};
+
+// The highest $n of the text (placeholders are numbered after it), collapsed lists included.
+unsigned long highestParam(std::string_view text) {
+  Lexer lexer(text);
+  unsigned long highest = 0;
+  for (Token t = lexer.next(); t.kind != TokenKind::End && t.kind != TokenKind::Error;
+       t = lexer.next()) {
+    if (t.kind != TokenKind::Param) continue;
+    unsigned long n = 0;
+    const auto [ptr, ec] = std::from_chars(t.text.data() + 1, t.text.data() + t.text.size(), n);
+    if (ec == std::errc{} && n > highest) highest = n;
+  }
+  return highest;
+}
+
+class Text final : public Sink {
+ public:
+  Text(std::size_t maxBytes, unsigned long firstPlaceholder)
+      : maxBytes_(maxBytes), next_(firstPlaceholder) {}
+
+  void token(const Token& t, bool space) override {
+    separate(space);
+    append(t.text);
+  }
+  void constant(const Token& t, bool space) override {
+    separate(space);
+    if (t.kind == TokenKind::Param)
+      append(t.text);
+    else
+      placeholder();
+  }
+  void list(bool space) override {
+    separate(space);
+    append("(");
+    placeholder();
+    append(", ...)");
+  }
+  void semicolon() override { append(";"); }
+  void unreadable() override {
+    if (!out_.empty()) separate(true);
+    append("...");
+  }
+  bool full() const override { return cut_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void separate(bool space) {
+    if (space && !out_.empty()) append(" ");
+  }
+  void placeholder() {
+    char buf[24];
+    buf[0] = '$';
+    const auto [ptr, ec] = std::to_chars(buf + 1, buf + sizeof buf, next_++);
+    append(std::string_view(buf, static_cast<std::size_t>(ptr - buf)));
+  }
+  void append(std::string_view s) {
+    if (cut_) return;
+    if (out_.size() + s.size() <= maxBytes_) {
+      out_.append(s);
+      return;
+    }
+    std::size_t room = maxBytes_ - out_.size();
+    // Cut at a UTF-8 character boundary.
+    while (room > 0 && (static_cast<unsigned char>(s[room]) & 0xC0) == 0x80)
+      --room;
+    out_.append(s.substr(0, room));
+    out_.append("...");
+    cut_ = true;
+  }
+
+  std::size_t maxBytes_;
+  unsigned long next_;
+  std::string out_;
+  bool cut_ = false;
+};
+
+}  // namespace
+
+std::string normalizeStatement(std::string_view text, std::size_t maxBytes) {
+  Text out(maxBytes, highestParam(text) + 1);
+  walkEitherWay(text, out);
+  return out.take();
+}
+
+std::uint64_t statementFingerprint(std::string_view text) {
+  Fingerprint f;
+  walkEitherWay(text, f);
+  return f.value();
+}
+
+}  // namespace pgsplit::sql
