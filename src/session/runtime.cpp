@@ -60,8 +60,8 @@ WorkerContext::WorkerContext(Runtime& runtime, asio::io_context& io, unsigned in
       router_(routing::RouterOptions::from(*runtime.config)),
       classifier_(&runtime.catalog, &runtime.classifierCounters,
                   runtime.config->routing.classificationCacheEntries),
-      maintenanceTimer_(io),
-      pauseGate_(io.get_executor()) {}
+      pauseGate_(io.get_executor()),
+      maintenanceTimer_(io) {}
 
 pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& database,
                                        const std::string& user) {
