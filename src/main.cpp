@@ -2,6 +2,7 @@
 // endpoint, then run the control loop (signals, reloads, the drain) until it is time to exit.
 #include <CLI/CLI.hpp>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <iostream>
@@ -22,6 +23,23 @@
 using namespace pgsplit;
 
 namespace {
+
+// Every client and every server connection is a file descriptor: take all the process may have
+// (the soft limit is often 1024, far below max_client_connections), and say when that is short.
+void raiseDescriptorLimit(const config::Config& cfg) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  const rlim_t wanted = static_cast<rlim_t>(cfg.server.maxClientConnections) + 256;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted)
+    spdlog::warn(
+        "open file limit is {}: fewer than max_client_connections ({}) plus server "
+        "connections; raise it (ulimit -n, LimitNOFILE=) to accept that many clients",
+        static_cast<unsigned long long>(lim.rlim_cur), cfg.server.maxClientConnections);
+}
 
 int checkConfig(const std::string& path) {
   auto result = config::loadFile(path);
@@ -83,11 +101,10 @@ int main(int argc, char** argv) {
     return catalog::explain(*cfg, explainSql, explainOptions, std::cout);
   admin::setupLogging(cfg->log);
   ::signal(SIGPIPE, SIG_IGN);
+  raiseDescriptorLimit(*cfg);
 
   unsigned workers = cfg->server.workers != 0 ? cfg->server.workers
                                               : std::max(1u, std::thread::hardware_concurrency());
-  // Each worker pools on its own share of max_server_connections; a share must be at least one.
-  workers = std::min(workers, cfg->pool.maxServerConnections);
 
   session::Runtime runtime(cfg, health::initialSnapshot(*cfg));
   auto monitor = std::make_unique<health::Monitor>(cfg, runtime.nodes);

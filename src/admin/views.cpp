@@ -196,6 +196,7 @@ Table showPools(const Overview& o) {
       s.waits += p.waits;
       s.waitMicros += p.waitMicros;
       s.timeouts += p.timeouts;
+      s.max = std::max<std::uint64_t>(s.max, p.max);  // one shared limit, reported by each
     }
   }
   Table t;
@@ -212,10 +213,10 @@ Table showPools(const Overview& o) {
                {"timeouts", kOidInt8}};
   for (const auto& [key, s] : pools) {
     const auto& [node, database, user] = key;
-    // The limit is per node, database and user; each worker holds a share of it.
+    // The limit is per node, database and user, for the whole process (per-user overrides).
     t.rows.push_back({nodeName(o, node), database, user, num(s.open), num(s.open - s.idle),
-                      num(s.idle), num(s.waiting), num(o.config->pool.maxServerConnections),
-                      num(s.waits), millis(s.waitMicros), num(s.timeouts)});
+                      num(s.idle), num(s.waiting), num(s.max), num(s.waits), millis(s.waitMicros),
+                      num(s.timeouts)});
   }
   return t;
 }
@@ -394,10 +395,15 @@ Table showConfig(const Overview& o) {
   row("pool.connect_timeout_ms", std::to_string(c.pool.connectTimeoutMs));
   row("pool.checkout_timeout_ms", std::to_string(c.pool.checkoutTimeoutMs));
   row("pool.max_prepared_statements", std::to_string(c.pool.maxPreparedStatements));
+  row("pool.min_idle", std::to_string(c.pool.minIdle));
+  row("pool.idle_timeout_ms", std::to_string(c.pool.idleTimeoutMs));
+  row("pool.server_lifetime_ms", std::to_string(c.pool.serverLifetimeMs));
+  row("pool.idle_in_transaction_timeout_ms", std::to_string(c.pool.idleInTransactionTimeoutMs));
   for (const auto& n : c.nodes) {
     if (n.retired) continue;
     row("nodes." + n.name, listenText(n.host, n.port) + " role=" + config::toString(n.role) +
-                               " weight=" + std::to_string(n.weight));
+                               " weight=" + std::to_string(n.weight) +
+                               (n.minIdle ? " min_idle=" + std::to_string(*n.minIdle) : ""));
   }
   for (const auto& u : c.users) {
     std::string where;
@@ -407,7 +413,13 @@ Table showConfig(const Overview& o) {
       where = "password from file " + u.passwordOrigin;
     else
       where = "password in the configuration file";
-    row("users." + u.name, where + (c.isAdmin(u.name) ? " (admin)" : ""));
+    std::string pool;
+    if (u.poolMode) pool += std::string(" pool_mode=") + config::toString(*u.poolMode);
+    if (u.maxServerConnections)
+      pool += " max_server_connections=" + std::to_string(*u.maxServerConnections);
+    if (u.idleInTransactionTimeoutMs)
+      pool += " idle_in_transaction_timeout_ms=" + std::to_string(*u.idleInTransactionTimeoutMs);
+    row("users." + u.name, where + (c.isAdmin(u.name) ? " (admin)" : "") + pool);
   }
   row("log.level", c.log.level);
   row("log.format", config::toString(c.log.format));

@@ -18,8 +18,8 @@ namespace {
 using namespace protocol;
 constexpr std::size_t kMaxLoginMessage = 1u << 20;
 
-// Reads the next whole message during login into buf (from offset 0), returning it, or nullopt on
-// I/O failure or a malformed frame. Consumed bytes are erased before the next read.
+// Reads the next whole message during login (or a reset) into buf (from offset 0), returning it, or
+// nullopt on I/O failure or a malformed frame. Consumed bytes are erased before the next read.
 Task<std::optional<Frame>> readLoginMessage(tcp::socket& socket, std::string& buf,
                                             std::size_t& consumed) {
   buf.erase(0, consumed);
@@ -209,6 +209,68 @@ bool BackendConnection::idleSocketLooksDead() {
   if (n == 0) return true;                                              // orderly close
   if (n > 0) return true;                                               // unsolicited bytes (FATAL)
   return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);  // reset, etc.
+}
+
+Task<bool> BackendConnection::reset(bool discardAll, std::chrono::milliseconds timeout) {
+  std::string out;
+  int expected = 0;
+  if (txnStatus_ != 'I') {
+    writeQuery(out, "ROLLBACK");
+    ++expected;
+  }
+  if (discardAll) {
+    writeQuery(out, "DISCARD ALL");
+    ++expected;
+  }
+  if (expected == 0) co_return !broken_;
+  net::Deadline deadline(socket_, timeout);
+  error_code ec;
+  co_await asio::async_write(socket_, asio::buffer(out),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return false;
+  // Each Query ends with its ReadyForQuery; anything but a clean run of them is a failure.
+  std::string buf;
+  std::size_t consumed = 0;
+  bool failed = false;
+  while (expected > 0) {
+    auto msg = co_await readLoginMessage(socket_, buf, consumed);
+    if (!msg) co_return false;
+    if (msg->type == server::ErrorResponse) failed = true;
+    if (msg->type == server::ReadyForQuery) {
+      --expected;
+      txnStatus_ = msg->body.empty() ? '?' : msg->body[0];
+    }
+  }
+  // Nothing may follow the last ReadyForQuery, and the connection must be out of any transaction.
+  if (failed || consumed != buf.size() || txnStatus_ != 'I' || deadline.expired()) co_return false;
+  if (discardAll) {
+    state_.prepared.clear();
+    state_.settings.clear();
+    state_.settingsUnknown = false;
+    state_.unnamedOwner = 0;
+    state_.unnamedGeneration = 0;
+    state_.syncedSession = 0;
+    state_.syncedVersion = 0;
+  }
+  co_return true;
+}
+
+Task<void> BackendConnection::terminateAndWait(std::chrono::milliseconds wait) {
+  if (!socket_.is_open()) co_return;
+  {
+    net::Deadline deadline(socket_, wait);
+    static constexpr char kTerminate[] = {'X', 0, 0, 0, 4};
+    error_code ec;
+    co_await asio::async_write(socket_, asio::buffer(kTerminate, sizeof kTerminate),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    char sink[256];
+    while (!ec) {
+      co_await socket_.async_read_some(asio::buffer(sink),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+  error_code ignored;
+  socket_.close(ignored);
 }
 
 void BackendConnection::terminate() {

@@ -45,10 +45,23 @@ constexpr std::array kServerKeys{"listen"sv,
                                  "max_client_connections"sv,
                                  "http_listen"sv,
                                  "shutdown_timeout_ms"sv};
-constexpr std::array kPoolKeys{"mode"sv, "max_server_connections"sv, "connect_timeout_ms"sv,
-                               "checkout_timeout_ms"sv, "max_prepared_statements"sv};
-constexpr std::array kNodeKeys{"name"sv, "host"sv, "port"sv, "role"sv, "weight"sv, "cluster"sv};
-constexpr std::array kUserKeys{"name"sv, "password"sv, "password_file"sv};
+constexpr std::array kPoolKeys{"mode"sv,
+                               "max_server_connections"sv,
+                               "connect_timeout_ms"sv,
+                               "checkout_timeout_ms"sv,
+                               "max_prepared_statements"sv,
+                               "min_idle"sv,
+                               "idle_timeout_ms"sv,
+                               "server_lifetime_ms"sv,
+                               "idle_in_transaction_timeout_ms"sv};
+constexpr std::array kNodeKeys{"name"sv, "host"sv, "port"sv, "role"sv, "weight"sv, "min_idle"sv,
+                               "cluster"sv};
+constexpr std::array kUserKeys{"name"sv,
+                               "password"sv,
+                               "password_file"sv,
+                               "pool_mode"sv,
+                               "max_server_connections"sv,
+                               "idle_in_transaction_timeout_ms"sv};
 constexpr std::array kLogKeys{"level"sv, "format"sv, "slow_statement_ms"sv};
 constexpr std::array kAdminKeys{"users"sv, "pause_timeout_ms"sv};
 constexpr std::array kHealthKeys{"interval_ms"sv, "timeout_ms"sv, "user"sv, "password"sv,
@@ -308,6 +321,25 @@ class Validator {
     readInt(t, "connect_timeout_ms", 1, kMaxTimeoutMs, p.connectTimeoutMs);
     readInt(t, "checkout_timeout_ms", 1, kMaxTimeoutMs, p.checkoutTimeoutMs);
     readInt(t, "max_prepared_statements", 1, 100000, p.maxPreparedStatements);
+    readInt(t, "min_idle", 0, kMaxServerConnections, p.minIdle);
+    readInt(t, "idle_timeout_ms", 0, kMaxTimeoutMs, p.idleTimeoutMs);
+    readInt(t, "server_lifetime_ms", 0, kMaxTimeoutMs, p.serverLifetimeMs);
+    readInt(t, "idle_in_transaction_timeout_ms", 0, kMaxTimeoutMs, p.idleInTransactionTimeoutMs);
+    if (p.minIdle > p.maxServerConnections) {
+      report(t.get("min_idle")->source(), "'min_idle' must not exceed 'max_server_connections' (" +
+                                              std::to_string(p.maxServerConnections) + ")");
+    }
+  }
+
+  // An optional integer override (per node, per user) of a [pool] setting.
+  template <class T>
+  void readOverride(const toml::table& t, std::string_view key, std::int64_t min, std::int64_t max,
+                    std::optional<T>& out) {
+    if (!t.contains(key)) return;
+    T value{};
+    const std::size_t before = problems_.size();
+    readInt(t, key, min, max, value);
+    if (problems_.size() == before) out = value;
   }
 
   void readBool(const toml::table& t, std::string_view key, bool& out) {
@@ -516,6 +548,12 @@ class Validator {
       readInt(*t, "port", 1, 65535, node.port);
       readChoice(*t, "role", kNodeRoles, node.role);
       readInt(*t, "weight", 0, kMaxWeight, node.weight);
+      readOverride(*t, "min_idle", 0, kMaxServerConnections, node.minIdle);
+      if (node.minIdle && *node.minIdle > out_.pool.maxServerConnections) {
+        report(t->get("min_idle")->source(),
+               "'min_idle' must not exceed [pool] 'max_server_connections' (" +
+                   std::to_string(out_.pool.maxServerConnections) + ")");
+      }
       out_.nodes.push_back(std::move(node));
     }
   }
@@ -540,6 +578,16 @@ class Validator {
         }
       }
       readPassword(*t, user);
+      if (t->contains("pool_mode")) {
+        PoolMode mode = out_.pool.mode;
+        const std::size_t before = problems_.size();
+        readChoice(*t, "pool_mode", kPoolModes, mode);
+        if (problems_.size() == before) user.poolMode = mode;
+      }
+      readOverride(*t, "max_server_connections", 1, kMaxServerConnections,
+                   user.maxServerConnections);
+      readOverride(*t, "idle_in_transaction_timeout_ms", 0, kMaxTimeoutMs,
+                   user.idleInTransactionTimeoutMs);
       out_.users.push_back(std::move(user));
     }
   }
@@ -595,6 +643,27 @@ const UserConfig* Config::findUser(std::string_view name) const {
     if (u.name == name) return &u;
   }
   return nullptr;
+}
+
+PoolMode Config::poolModeFor(std::string_view user) const {
+  const UserConfig* u = findUser(user);
+  return u && u->poolMode ? *u->poolMode : pool.mode;
+}
+
+std::uint32_t Config::maxServerConnectionsFor(std::string_view user) const {
+  const UserConfig* u = findUser(user);
+  return u && u->maxServerConnections ? *u->maxServerConnections : pool.maxServerConnections;
+}
+
+std::uint32_t Config::idleInTransactionTimeoutMsFor(std::string_view user) const {
+  const UserConfig* u = findUser(user);
+  return u && u->idleInTransactionTimeoutMs ? *u->idleInTransactionTimeoutMs
+                                            : pool.idleInTransactionTimeoutMs;
+}
+
+std::uint32_t Config::minIdleFor(std::size_t node) const {
+  if (node < nodes.size() && nodes[node].minIdle) return *nodes[node].minIdle;
+  return pool.minIdle;
 }
 
 std::string Config::healthUser() const {

@@ -199,6 +199,11 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
   noteChange(changes, "checkout_timeout_ms", wasPool.checkoutTimeoutMs, p.checkoutTimeoutMs);
   noteChange(changes, "max_prepared_statements (new server connections)",
              wasPool.maxPreparedStatements, p.maxPreparedStatements);
+  noteChange(changes, "min_idle", wasPool.minIdle, p.minIdle);
+  noteChange(changes, "idle_timeout_ms", wasPool.idleTimeoutMs, p.idleTimeoutMs);
+  noteChange(changes, "server_lifetime_ms", wasPool.serverLifetimeMs, p.serverLifetimeMs);
+  noteChange(changes, "idle_in_transaction_timeout_ms (new clients)",
+             wasPool.idleInTransactionTimeoutMs, p.idleInTransactionTimeoutMs);
   noteText(changes, "log level", current.log.level, next->log.level);
   noteChange(changes, "[log] slow_statement_ms", current.log.slowStatementMs,
              next->log.slowStatementMs);
@@ -211,6 +216,10 @@ ReloadPlan planReload(const Config& current, const Config& fresh) {
       changes.push_back("user " + u.name + " added");
     else if (old->password != u.password)
       changes.push_back("user " + u.name + ": password changed");
+    if (old != nullptr &&
+        (old->poolMode != u.poolMode || old->maxServerConnections != u.maxServerConnections ||
+         old->idleInTransactionTimeoutMs != u.idleInTransactionTimeoutMs))
+      changes.push_back("user " + u.name + ": pool settings changed");
   }
   for (const UserConfig& u : current.users)
     if (fresh.findUser(u.name) == nullptr)

@@ -99,6 +99,7 @@ void Server::start() {
     asio::co_spawn(*w.io, acceptLoop(w.context.get(), w.acceptor.get()), [](std::exception_ptr e) {
       if (e) session::logSessionBug(0, "accept loop", e);
     });
+    w.context->startMaintenance();
     w.work.emplace(w.io->get_executor());
     w.thread = std::thread([io = w.io.get()] { io->run(); });
   }

@@ -6,59 +6,119 @@
 
 namespace pgsplit::pool {
 
-NodePool::NodePool(asio::any_io_executor ex, backend::LoginParams login,
-                   std::uint32_t maxConnections, std::chrono::milliseconds checkoutTimeout,
-                   LoginObserver observer)
+namespace {
+using Clock = std::chrono::steady_clock;
+// A warm-up login that failed is not tried again for this long (a database that does not exist
+// must not be asked for every tick).
+constexpr std::chrono::seconds kWarmRetry{5};
+// How long a closing connection's slot waits for the server to let go of it.
+constexpr std::chrono::milliseconds kCloseWait{1000};
+
+void logBug(const char* where, std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("bug: exception escaped the pool's {}: {}", where, ex.what());
+  } catch (...) {
+    spdlog::error("bug: unknown exception escaped the pool's {}", where);
+  }
+}
+}  // namespace
+
+NodePool::NodePool(asio::any_io_executor ex, unsigned worker, std::shared_ptr<ServerBudget> budget,
+                   backend::LoginParams login, PoolTimings timings, LoginObserver observer)
     : executor_(std::move(ex)),
+      worker_(worker),
+      budget_(std::move(budget)),
       login_(std::move(login)),
-      maxConnections_(maxConnections),
-      checkoutTimeout_(checkoutTimeout),
-      observer_(std::move(observer)) {}
+      timings_(timings),
+      observer_(std::move(observer)) {
+  budget_->attach(worker_, {executor_, this});
+}
 
 NodePool::~NodePool() {
   closeIdle();
+  budget_->detach(worker_);
+}
+
+void NodePool::close(BackendConnection::Ptr conn, bool now) {
+  --open_;
+  if (now || conn->broken() || !conn->socket().is_open()) {
+    conn->terminate();
+    budget_->release();
+    return;
+  }
+  asio::co_spawn(executor_, closeThenRelease(budget_, std::move(conn)), [](std::exception_ptr e) {
+    if (e) logBug("close", e);
+  });
+}
+
+Task<void> NodePool::closeThenRelease(std::shared_ptr<ServerBudget> budget,
+                                      BackendConnection::Ptr conn) {
+  co_await conn->terminateAndWait(kCloseWait);
+  budget->release();
 }
 
 void NodePool::closeIdle() {
-  for (auto& c : idle_)
-    c->terminate();
-  open_ -= static_cast<std::uint32_t>(idle_.size());
-  idle_.clear();
+  // (Shutdown: no waiting for the servers.)
+  while (!idle_.empty()) {
+    auto conn = std::move(idle_.front());
+    idle_.pop_front();
+    close(std::move(conn), true);
+  }
+  publishIdle();
+}
+
+bool NodePool::expired(const BackendConnection& conn, Clock::time_point now) const {
+  return timings_.lifetime.count() > 0 && now - conn.createdAt() >= timings_.lifetime;
+}
+
+std::uint32_t NodePool::localMinIdle() const {
+  // This worker's part of min_idle (the whole process keeps min_idle; see maintain()).
+  const std::uint32_t total = std::min(timings_.minIdle, budget_->limit());
+  const unsigned workers = budget_->workers();
+  return (total + workers - 1) / workers;
 }
 
 Task<BackendConnection::Ptr> NodePool::checkout(CheckoutFailure& failure) {
+  const auto now = Clock::now();
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
-    if (!conn->idleSocketLooksDead()) co_return conn;
-    conn->terminate();
-    --open_;
+    publishIdle();
+    const bool old = expired(*conn, now);
+    if (!old && !conn->idleSocketLooksDead()) co_return conn;
+    if (old) ++stats_.lifetimeCloses;
+    close(std::move(conn));
   }
-  if (open_ < maxConnections_ && waiters_.empty()) co_return co_await connectNew(failure);
+  if (waiters_.empty() && budget_->tryAcquire()) co_return co_await connectNew(failure);
 
-  // Wait in line. The timer doubles as the wake-up signal: release() cancels it.
-  const auto waitStart = std::chrono::steady_clock::now();
+  // Wait in line. The timer doubles as the wake-up signal: release() and slotGranted() cancel it.
   ++stats_.waits;
   asio::steady_timer timer(executor_);
-  timer.expires_after(checkoutTimeout_);
-  Waiter me{&timer, nullptr, false};
+  timer.expires_after(timings_.checkoutTimeout);
+  Waiter me{&timer, now, 0, nullptr, false};
+  me.ticket = budget_->enqueue(worker_, now);
+  if (me.ticket == 0) co_return co_await connectNew(failure);  // a slot freed meanwhile
   waiters_.push_back(&me);
   error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   auto it = std::find(waiters_.begin(), waiters_.end(), &me);
   if (it != waiters_.end()) waiters_.erase(it);
-  stats_.waitMicros +=
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now() - waitStart)
-                                     .count());
+  stats_.waitMicros += static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - now).count());
   if (me.handed) co_return std::move(me.handed);
-  if (me.slotFreed) co_return co_await connectNew(failure);
+  if (me.slotGranted) co_return co_await connectNew(failure);
+  // Out of time. If a slot was granted meanwhile, it is on its way: slotGranted passes it on.
+  budget_->withdraw(me.ticket);
   ++stats_.timeouts;
   failure.timedOut = true;
   failure.login.sqlstate = "53300";
-  failure.login.text = "timed out after " + std::to_string(checkoutTimeout_.count()) +
-                       " ms waiting for a server connection to " + login_.host + ":" +
-                       std::to_string(login_.port);
+  failure.login.text = "no server connection became free within checkout_timeout_ms (" +
+                       std::to_string(timings_.checkoutTimeout.count()) + " ms): all " +
+                       std::to_string(budget_->limit()) + " allowed for user \"" + login_.user +
+                       "\" and database \"" + login_.database +
+                       "\" (max_server_connections) are in use; the statement was not sent";
   co_return nullptr;
 }
 
@@ -69,58 +129,169 @@ Task<BackendConnection::Ptr> NodePool::connectNew(CheckoutFailure& failure) {
   if (!conn) {
     ++stats_.connectFailures;
     --open_;
-    // The slot we held is free again: let the next waiter try.
-    if (!waiters_.empty() && open_ < maxConnections_) wakeFirstWaiter(nullptr);
+    budget_->release();  // the slot goes to the next waiter, who tries for itself
     co_return nullptr;
   }
   ++stats_.connects;
-  serverParameters_ = conn->parameters();
+  budget_->markLoggedIn();
+  budget_->setServerParameters(
+      std::make_shared<const BackendConnection::Parameters>(conn->parameters()));
   co_return conn;
-}
-
-void NodePool::wakeFirstWaiter(BackendConnection::Ptr conn) {
-  Waiter* w = waiters_.front();
-  waiters_.pop_front();
-  if (conn)
-    w->handed = std::move(conn);
-  else
-    w->slotFreed = true;
-  w->timer->cancel();
 }
 
 void NodePool::release(BackendConnection::Ptr conn) {
   if (!conn) return;
+  const auto now = Clock::now();
   // Over the limit (lowered by a reload): the connection closes instead of waiting idle.
-  const bool reusable = !conn->broken() && conn->txnStatus() == 'I' && conn->socket().is_open() &&
-                        open_ <= maxConnections_;
+  bool reusable = !conn->broken() && conn->txnStatus() == 'I' && conn->socket().is_open() &&
+                  !budget_->overLimit();
+  if (reusable && expired(*conn, now)) {
+    reusable = false;
+    ++stats_.lifetimeCloses;
+  }
   if (!reusable) {
-    conn->terminate();
-    --open_;
-    if (!waiters_.empty() && open_ < maxConnections_) wakeFirstWaiter(nullptr);
+    close(std::move(conn));
     return;
   }
   conn->touch();
   if (!waiters_.empty()) {
-    wakeFirstWaiter(std::move(conn));
+    Waiter* first = waiters_.front();
+    if (budget_->waiting() > 0 &&
+        budget_->remoteWaiterFirst(worker_, first->since, kCrossWorkerMargin)) {
+      // Another worker's client has waited longest: this connection's slot goes to it.
+      ++stats_.surrendered;
+      close(std::move(conn));
+      return;
+    }
+    waiters_.pop_front();
+    budget_->withdraw(first->ticket);  // (false: its granted slot is passed on on arrival)
+    first->handed = std::move(conn);
+    first->timer->cancel();
     return;
   }
   idle_.push_back(std::move(conn));
+  publishIdle();
+  if (budget_->waiting() > 0) {
+    // A client of another worker waits (none of ours does): it gets this connection's slot.
+    auto back = std::move(idle_.back());
+    idle_.pop_back();
+    publishIdle();
+    ++stats_.surrendered;
+    close(std::move(back));
+  }
 }
 
-void NodePool::reconfigure(backend::LoginParams login, std::uint32_t maxConnections,
-                           std::chrono::milliseconds checkoutTimeout) {
-  login_ = std::move(login);
-  maxConnections_ = maxConnections;
-  checkoutTimeout_ = checkoutTimeout;
-  while (open_ > maxConnections_ && !idle_.empty()) {
-    idle_.front()->terminate();
-    idle_.pop_front();
-    --open_;
+void NodePool::recycle(BackendConnection::Ptr conn, bool discardAll) {
+  if (!conn) return;
+  if (conn->broken() || !conn->socket().is_open()) {
+    release(std::move(conn));
+    return;
   }
-  // A raised limit lets waiting clients connect now.
-  std::uint32_t free = open_ < maxConnections_ ? maxConnections_ - open_ : 0;
-  for (; free > 0 && !waiters_.empty(); --free)
-    wakeFirstWaiter(nullptr);
+  asio::co_spawn(executor_, resetThenRelease(this, std::move(conn), discardAll),
+                 [](std::exception_ptr e) {
+                   if (e) logBug("reset", e);
+                 });
+}
+
+Task<void> NodePool::resetThenRelease(NodePool* self, BackendConnection::Ptr conn,
+                                      bool discardAll) {
+  const bool ok = co_await conn->reset(discardAll, self->timings_.resetTimeout);
+  if (ok) {
+    ++self->stats_.resets;
+  } else {
+    ++self->stats_.resetFailures;
+    spdlog::warn("server connection pid {} to {}:{} could not be reset; closed", conn->pid(),
+                 self->login_.host, self->login_.port);
+    conn->markBroken();
+  }
+  self->release(std::move(conn));
+}
+
+void NodePool::slotGranted(std::uint64_t ticket) {
+  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+    Waiter* w = *it;
+    if (w->ticket != ticket) continue;
+    waiters_.erase(it);
+    w->slotGranted = true;
+    w->timer->cancel();
+    return;
+  }
+  budget_->release();  // that client is gone or was served here: the slot goes on
+}
+
+void NodePool::surrenderIdle() {
+  if (idle_.empty()) return;
+  auto conn = std::move(idle_.front());
+  idle_.pop_front();
+  publishIdle();
+  ++stats_.surrendered;
+  close(std::move(conn));
+}
+
+void NodePool::maintain(bool nodeUp) {
+  const auto now = Clock::now();
+  if (timings_.lifetime.count() > 0) {
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      if (!expired(**it, now)) {
+        ++it;
+        continue;
+      }
+      auto conn = std::move(*it);
+      it = idle_.erase(it);
+      ++stats_.lifetimeCloses;
+      close(std::move(conn));
+    }
+    publishIdle();
+  }
+  if (timings_.idleTimeout.count() > 0) {
+    // Least recently used first, as long as the process keeps min_idle idle connections.
+    const std::uint32_t keep = std::min(timings_.minIdle, budget_->limit());
+    while (!idle_.empty() && now - idle_.front()->lastUsed() >= timings_.idleTimeout &&
+           budget_->idleTotal() > keep) {
+      auto conn = std::move(idle_.front());
+      idle_.pop_front();
+      publishIdle();
+      ++stats_.idleTimeouts;
+      close(std::move(conn));
+    }
+  }
+  // min_idle: opened in the background, within the limit, never ahead of a waiting client, and
+  // only for a key some login has proven (not for a database that does not exist).
+  if (timings_.minIdle == 0 || !nodeUp || !budget_->loggedIn() || now < warmAgainAt_) return;
+  while (waiters_.empty() && idle_.size() + warming_ < localMinIdle() &&
+         budget_->tryAcquireWarm(timings_.minIdle)) {
+    ++warming_;
+    asio::co_spawn(executor_, warm(this), [](std::exception_ptr e) {
+      if (e) logBug("warm-up", e);
+    });
+  }
+}
+
+Task<void> NodePool::warm(NodePool* self) {
+  CheckoutFailure failure;
+  auto conn = co_await self->connectNew(failure);
+  --self->warming_;
+  if (conn) {
+    self->release(std::move(conn));  // to a waiter, or idle (counted before warmDone below)
+  } else {
+    self->warmAgainAt_ = Clock::now() + kWarmRetry;
+    spdlog::debug("min_idle connection to {}:{} failed: {}", self->login_.host, self->login_.port,
+                  failure.login.text);
+  }
+  self->budget_->warmDone();
+}
+
+void NodePool::reconfigure(backend::LoginParams login, PoolTimings timings,
+                           std::uint32_t maxConnections) {
+  login_ = std::move(login);
+  timings_ = timings;
+  budget_->setLimit(maxConnections);
+  while (budget_->overLimit() && !idle_.empty()) {
+    auto conn = std::move(idle_.front());
+    idle_.pop_front();
+    close(std::move(conn));
+  }
+  publishIdle();
 }
 
 }  // namespace pgsplit::pool

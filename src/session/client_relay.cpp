@@ -90,18 +90,30 @@ void ClientSession::wake() {
   clientSignal_.notify();
 }
 
-void ClientSession::releaseAll() {
-  // Whatever is still held at the end carries this client's state (a transaction, a pin, session
-  // settings) or may be mid-reply: close it rather than hand it to someone else.
-  auto closeOne = [this](BackendConnection::Ptr& conn) {
-    if (!conn) return;
-    conn->markBroken();
-    pools_[conn->nodeIndex()]->release(std::move(conn));
-    conn = nullptr;
+void ClientSession::returnBackends() {
+  // The active backend is in a known state only if every reply the session expected was read to
+  // its end and nothing of a COPY or a half-sent batch is left on it.
+  const bool settled = pendingSyncs_ == 0 && !batchOpen_ && replies_.pending() == 0 &&
+                       replies_.atBoundary() && carry_ == 0 && !copyIn_ && !copyWriting_ &&
+                       !absorbSync_ && !relayFlushing_ && !retrying_;
+  // Session state of this client (session mode, or what pinned it) must not reach the next one.
+  const bool discardAll = sessionMode_ || pinned_;
+  auto giveBack = [this, discardAll](BackendConnection::Ptr conn) {
+    pool::NodePool* pool = pools_[conn->nodeIndex()];
+    if (!discardAll && conn->txnStatus() == 'I')
+      pool->release(std::move(conn));
+    else
+      pool->recycle(std::move(conn), discardAll);  // (a broken one is simply closed)
   };
-  closeOne(active_);
-  for (auto& h : held_)
-    closeOne(h);
+  if (active_) {
+    if (!settled) active_->markBroken();
+    giveBack(std::move(active_));
+    active_ = nullptr;
+  }
+  for (auto& held : held_) {
+    if (held) giveBack(std::move(held));
+    held = nullptr;
+  }
 }
 
 Task<void> ClientSession::relay(std::shared_ptr<ClientSession> self) {
@@ -129,7 +141,11 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
   std::size_t n = co_await conn->socket().async_read_some(
       asio::buffer(buf.data() + carry_, buf.size() - carry_),
       asio::redirect_error(asio::use_awaitable, ec));
-  if (state_ == State::Closed) co_return false;
+  if (state_ == State::Closed) {
+    // The client left. Bytes read now are lost to the stream: the backend cannot be reused.
+    if (!ec && n > 0) conn->markBroken();
+    co_return false;
+  }
   if (active_ != conn) {
     // Parked (session mode switched nodes) while we waited. Bytes now would be unsolicited.
     if (!ec && n > 0) conn->markBroken();
@@ -210,6 +226,7 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     if (carry_ > 0) std::memmove(buf.data(), buf.data() + result.consumed, carry_);
   }
   clientSignal_.notify();
+  armIdleInTransaction();  // the unit is done and its transaction still open: the clock starts
   co_return ok;
 }
 

@@ -14,6 +14,11 @@ using namespace protocol;
 
 namespace {
 constexpr std::size_t kCopyFlushBytes = 64 * 1024;
+// Client reads: while the client is idle its next message is usually one small query, read into a
+// small buffer (an idle client then costs little memory); after a read that filled it, or with a
+// message partly read, into a big one.
+constexpr std::size_t kIdleRead = 512;
+constexpr std::size_t kBusyRead = 16 * 1024;
 
 std::size_t settingStatements(const std::vector<sql::SessionEffect>& effects) {
   return static_cast<std::size_t>(std::count_if(effects.begin(), effects.end(), [](const auto& e) {
@@ -36,6 +41,7 @@ ClientSession::ClientSession(WorkerContext& worker, tcp::socket socket)
       socket_(std::move(socket)),
       id_(worker.runtime().nextSessionId.fetch_add(1)),
       sessionMode_(worker.runtime().config->pool.mode == config::PoolMode::Session),
+      idleTxnTimer_(socket_.get_executor()),
       clientSignal_(socket_.get_executor()),
       relaySignal_(socket_.get_executor()),
       writeSignal_(socket_.get_executor()) {
@@ -67,12 +73,18 @@ Task<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
   }
   self->state_ = State::Closed;
   self->abort();
-  self->releaseAll();
+  self->idleTxnTimer_.cancel();
+  // The relay stops reading the active backend (without closing it: it may go back to the pool)
+  // and finishes before the backends are handed back.
+  if (self->active_) {
+    error_code ignored;
+    self->active_->socket().cancel(ignored);
+  }
   self->wake();
-  // Let the relay see the closed sockets and finish before the session goes.
   while (self->relayRunning_) {
     co_await self->clientSignal_.wait();
   }
+  self->returnBackends();
 }
 
 Task<void> ClientSession::queryLoop() {
@@ -102,20 +114,51 @@ Task<void> ClientSession::queryLoop() {
     if (inStart_ == in_.size()) {
       in_.clear();
       inStart_ = 0;
-      if (in_.capacity() > (1u << 20)) in_.shrink(16384);  // a big message passed; give it back
     } else if (inStart_ > 0) {
       in_.consume(inStart_);
       inStart_ = 0;
     }
+    const std::size_t old = in_.size();
+    std::size_t want;
+    if (old == 0 && !lastReadFilled_) {
+      in_.shrink(kIdleRead);  // probably idle from here: a big buffer goes back to the allocator
+      want = kIdleRead;
+    } else {
+      want = std::max(kBusyRead, in_.capacity() - old);
+    }
     // Room without zeroing it (the read fills what it uses).
-    const std::size_t want = std::max<std::size_t>(16384, in_.capacity() - in_.size());
     char* room = in_.prepare(want);
+    armIdleInTransaction();
     error_code ec;
     std::size_t n = co_await socket_.async_read_some(asio::buffer(room, want),
                                                      asio::redirect_error(asio::use_awaitable, ec));
+    ++clientReads_;
+    lastReadFilled_ = n == want;
     in_.commit(n);
     if (ec) co_return;
   }
+}
+
+bool ClientSession::idleInTransaction() const {
+  if (state_ != State::Ready || !active_ || active_->txnStatus() == 'I') return false;
+  return pendingSyncs_ == 0 && !batchOpen_ && batchOps_.empty() && !relayFlushing_ && !retrying_ &&
+         !copyIn_ && !copyWriting_;
+}
+
+void ClientSession::armIdleInTransaction() {
+  if (idleInTxnTimeout_.count() == 0 || !idleInTransaction()) return;
+  const std::uint64_t generation = ++idleTxnArm_;
+  const std::uint64_t reads = clientReads_;
+  idleTxnTimer_.expires_after(idleInTxnTimeout_);
+  idleTxnTimer_.async_wait([weak = weak_from_this(), generation, reads](const error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || generation != self->idleTxnArm_) return;
+    // Input since then, or work in flight: not idle (it is armed again when idle again).
+    if (self->clientReads_ != reads || !self->idleInTransaction()) return;
+    spdlog::info("[c{}] closing client {}: idle in transaction for {} ms", self->id_, self->peer_,
+                 self->idleInTxnTimeout_.count());
+    self->closeWithFatal("25P03", "terminating connection due to idle-in-transaction timeout");
+  });
 }
 
 Task<bool> ClientSession::flushCopy() {

@@ -52,18 +52,22 @@ bool ClientSession::idleForShutdown() const {
 
 void ClientSession::closeForShutdown() {
   if (state_ == State::Closed || !socket_.is_open()) return;
+  spdlog::info("[c{}] closing client {} (shutdown)", id_, peer_);
+  closeWithFatal("57P01", "terminating connection: pgsplit is shutting down");
+}
+
+void ClientSession::closeWithFatal(const char* sqlstate, const char* message) {
+  if (state_ == State::Closed || !socket_.is_open()) return;
   // Written at once, without waiting: the session is between units (or being cut short), so no
   // other write is under way unless writingClient() says so, and then the message would interleave.
   if (!writingClient() && !relayFlushing_) {
     std::string out;
-    protocol::writeError(out,
-                         {"FATAL", "57P01", "terminating connection: pgsplit is shutting down"});
+    protocol::writeError(out, {"FATAL", sqlstate, message});
     error_code ec;
     socket_.non_blocking(true, ec);
     if (!ec) socket_.write_some(asio::buffer(out), ec);
   }
-  worker_.stats().countProxyError("57P01");
-  spdlog::info("[c{}] closing client {} (shutdown)", id_, peer_);
+  worker_.stats().countProxyError(sqlstate);
   abort();
   if (heldByPause_) worker_.releasePaused();  // it looks again, and sees the session closed
 }

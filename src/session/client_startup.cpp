@@ -313,6 +313,9 @@ Task<bool> ClientSession::welcome() {
   // The database maps to a [[clusters]] entry (routing rules may send statements elsewhere).
   if (!co_await joinCluster()) co_return false;
   const auto& cfg = *runtime_.config;
+  // The user's own pool settings ([[users]] overrides of [pool]).
+  sessionMode_ = cfg.poolModeFor(user_) == config::PoolMode::Session;
+  idleInTxnTimeout_ = std::chrono::milliseconds(cfg.idleInTransactionTimeoutMsFor(user_));
   pools_.resize(cfg.nodes.size(), nullptr);
   held_.resize(cfg.nodes.size());
   for (std::size_t i = 0; i < cfg.nodes.size(); ++i)
@@ -320,7 +323,7 @@ Task<bool> ClientSession::welcome() {
 
   // The server's parameters come from a real login to the primary (or, without one, any node)
   // of the client's cluster, which also tells the client at once if its database does not
-  // exist. Cached per pool.
+  // exist.
   const auto& snap = worker_.nodes();
   const std::size_t cluster = rulesView_.cluster;
   std::vector<int> order;
@@ -334,19 +337,21 @@ Task<bool> ClientSession::welcome() {
         !(i < cfg.nodes.size() && cfg.nodes[i].retired))
       order.push_back(static_cast<int>(i));
 
-  const backend::BackendConnection::Parameters* params = nullptr;
+  // (Cached per node, database and user for the whole process: only the first login of a
+  // database and user needs a server connection.)
+  std::shared_ptr<const backend::BackendConnection::Parameters> params;
+  for (int node : order)
+    if (!params) params = pools_[static_cast<std::size_t>(node)]->serverParameters();
   pool::CheckoutFailure failure;
-  for (int node : order) {
-    auto& pool = *pools_[static_cast<std::size_t>(node)];
-    if (!pool.serverParameters().empty()) {
-      params = &pool.serverParameters();
-      break;
-    }
+  for (std::size_t i = 0; i < order.size() && !params; ++i) {
+    auto& pool = *pools_[static_cast<std::size_t>(order[i])];
     failure = {};
     auto conn = co_await pool.checkout(failure);
     if (conn) {
+      params = pool.serverParameters();
+      if (!params)
+        params = std::make_shared<const backend::BackendConnection::Parameters>(conn->parameters());
       pool.release(std::move(conn));
-      params = &pool.serverParameters();
       break;
     }
     // The node answered and refused (unknown database, role...): that is the answer.
@@ -367,6 +372,8 @@ Task<bool> ClientSession::welcome() {
     co_return false;
   }
 
+  for (auto* pool : pools_)
+    pool->markLoggedIn();
   scratch_.clear();
   for (const auto& [name, value] : *params) {
     std::string_view v = value;

@@ -2,9 +2,12 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "pgsplit/catalog/fetcher.hpp"
+#include "pgsplit/session/client_session.hpp"
 
 namespace pgsplit::session {
 
@@ -57,7 +60,8 @@ WorkerContext::WorkerContext(Runtime& runtime, asio::io_context& io, unsigned in
       router_(routing::RouterOptions::from(*runtime.config)),
       classifier_(&runtime.catalog, &runtime.classifierCounters,
                   runtime.config->routing.classificationCacheEntries),
-      pauseGate_(io.get_executor()) {}
+      pauseGate_(io.get_executor()),
+      maintenanceTimer_(io) {}
 
 pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& database,
                                        const std::string& user) {
@@ -67,7 +71,10 @@ pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& data
 
   const auto& cfg = *runtime_.config;
   backend::LoginParams login = loginFor(cfg, node, database, user);
-  const std::uint32_t share = poolShare(cfg);
+  const bool retired = node >= cfg.nodes.size() || cfg.nodes[node].retired;
+  bool created = false;
+  auto budget = runtime_.budgets.get({node, database, user}, runtime_.workerCount,
+                                     retired ? 0 : cfg.maxServerConnectionsFor(user), created);
 
   Runtime* rt = &runtime_;
   auto observer = [rt](std::size_t idx, const backend::BackendConnection* conn,
@@ -87,12 +94,63 @@ pool::NodePool& WorkerContext::poolFor(std::size_t node, const std::string& data
       rt->nodes.observe(idx, routing::Role::Unknown, false);
     }
   };
-  auto pool = std::make_unique<pool::NodePool>(
-      io_.get_executor(), std::move(login), share,
-      std::chrono::milliseconds(cfg.pool.checkoutTimeoutMs), std::move(observer));
+  auto pool = std::make_unique<pool::NodePool>(io_.get_executor(), index_, std::move(budget),
+                                               std::move(login), timingsFor(cfg, node),
+                                               std::move(observer));
   auto& ref = *pool;
   pools_.emplace(std::move(key), std::move(pool));
+  if (created) {
+    // The other workers get their pool for the key now: each keeps its part of min_idle warm
+    // and can give up its idle connections to this one's waiting clients.
+    for (WorkerContext* w : runtime_.workers) {
+      if (w == this) continue;
+      asio::post(w->io(), [w, node, database, user] { w->poolFor(node, database, user); });
+    }
+  }
   return ref;
+}
+
+pool::PoolTimings WorkerContext::timingsFor(const config::Config& cfg, std::size_t node) {
+  pool::PoolTimings t;
+  t.checkoutTimeout = std::chrono::milliseconds(cfg.pool.checkoutTimeoutMs);
+  t.idleTimeout = std::chrono::milliseconds(cfg.pool.idleTimeoutMs);
+  t.lifetime = std::chrono::milliseconds(cfg.pool.serverLifetimeMs);
+  t.minIdle = cfg.minIdleFor(node);
+  // A reset is one round trip on a connection that was idle: the login timeout bounds it too.
+  t.resetTimeout = std::chrono::milliseconds(cfg.pool.connectTimeoutMs);
+  return t;
+}
+
+void WorkerContext::startMaintenance() {
+  asio::co_spawn(io_, maintain(this), [](std::exception_ptr e) {
+    if (e) logSessionBug(0, "pool maintenance", e);
+  });
+}
+
+Task<void> WorkerContext::maintain(WorkerContext* self) {
+  for (;;) {
+    // Often enough to close an idle connection within a quarter of its timeout (and to refill
+    // min_idle promptly), at most once a second, at least every 10 ms.
+    const auto& pool = self->runtime_.config->pool;
+    std::uint32_t shortest = 4000;
+    for (std::uint32_t ms : {pool.idleTimeoutMs, pool.serverLifetimeMs})
+      if (ms > 0) shortest = std::min(shortest, ms);
+    const auto tick = std::chrono::milliseconds(std::clamp<std::uint32_t>(shortest / 4, 10, 1000));
+    self->maintenanceTimer_.expires_after(tick);
+    error_code ec;
+    co_await self->maintenanceTimer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) co_return;
+    self->maintainPools();
+  }
+}
+
+void WorkerContext::maintainPools() {
+  const auto& snap = nodes();
+  for (auto& [key, pool] : pools_) {
+    const std::size_t node = std::get<0>(key);
+    const bool up = node < snap.nodes.size() && snap.nodes[node].up;
+    pool->maintain(up);
+  }
 }
 
 backend::LoginParams WorkerContext::loginFor(const config::Config& cfg, std::size_t node,
@@ -108,15 +166,6 @@ backend::LoginParams WorkerContext::loginFor(const config::Config& cfg, std::siz
                               std::chrono::milliseconds(cfg.pool.connectTimeoutMs),
                               node,
                               cfg.pool.maxPreparedStatements};
-}
-
-std::uint32_t WorkerContext::poolShare(const config::Config& cfg) const {
-  // Each worker gets its share of max_server_connections, so the sum never exceeds the limit.
-  const std::uint32_t max = cfg.pool.maxServerConnections;
-  const unsigned workers = runtime_.workerCount;
-  std::uint32_t share = max / workers + (index_ < max % workers ? 1 : 0);
-  if (share == 0) share = 1;  // main caps the worker count at max_server_connections
-  return share;
 }
 
 void WorkerContext::closeIdle() {

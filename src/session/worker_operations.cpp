@@ -48,7 +48,7 @@ WorkerReport WorkerContext::report() {
     p.open = pool->openConnections();
     p.idle = static_cast<std::uint32_t>(pool->idleConnections());
     p.waiting = static_cast<std::uint32_t>(pool->waiting());
-    p.max = pool->maxConnections();
+    p.max = pool->maxConnections();  // the key's limit, for the whole process
     const auto& st = pool->stats();
     p.waits = st.waits;
     p.waitMicros = st.waitMicros;
@@ -100,20 +100,19 @@ std::size_t WorkerContext::closeAllSessions() {
 void WorkerContext::reconfigure() {
   const auto& cfg = *runtime_.config;
   router_ = routing::Router(routing::RouterOptions::from(cfg));  // lag limits, read-your-writes
-  const std::uint32_t share = poolShare(cfg);
   for (auto& [key, pool] : pools_) {
     const auto& [node, database, user] = key;
     if (node >= cfg.nodes.size() || cfg.nodes[node].retired) {
-      pool->closeIdle();  // connections in use close when they come back (markBroken below)
-      pool->reconfigure(pool->login(), 0, std::chrono::milliseconds(cfg.pool.checkoutTimeoutMs));
+      // Connections in use close when they come back (over the limit of 0).
+      pool->reconfigure(pool->login(), timingsFor(cfg, node), 0);
       continue;
     }
     backend::LoginParams login = loginFor(cfg, node, database, user);
     // A user removed from the file keeps its connected clients; their new server connections
     // still log in with the password they had.
     if (cfg.findUser(user) == nullptr) login.password = pool->login().password;
-    pool->reconfigure(std::move(login), share,
-                      std::chrono::milliseconds(cfg.pool.checkoutTimeoutMs));
+    // (Every worker sets the same shared limit; the first one to do so serves waiting clients.)
+    pool->reconfigure(std::move(login), timingsFor(cfg, node), cfg.maxServerConnectionsFor(user));
   }
 }
 

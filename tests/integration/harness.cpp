@@ -108,7 +108,7 @@ Pgsplit::Pgsplit(const PgsplitOptions& o) {
     port_ = freePort();
     httpPort_ = freePort();
     std::ofstream cfg(configPath_);
-    cfg << "[server]\nlisten = \"127.0.0.1:" << port_ << "\"\nworkers = 2\n"
+    cfg << "[server]\nlisten = \"127.0.0.1:" << port_ << "\"\nworkers = " << o.workers << "\n"
         << "http_listen = \"127.0.0.1:" << httpPort_ << "\"\n"
         << "shutdown_timeout_ms = " << o.shutdownTimeoutMs << "\n"
         << "auth_method = \"" << o.authMethod << "\"\n"

@@ -42,6 +42,7 @@ struct PgsplitOptions {
   std::string nodeCluster;  // cluster = "<this>" on the fixture cluster's nodes (issue #9)
   int maxServerConnections = 20;
   int startupTimeoutMs = 10000;
+  int workers = 2;
   std::string serverExtra;           // appended verbatim inside [server]
   std::string poolExtra;             // appended verbatim inside [pool]
   const Cluster* cluster = nullptr;  // default: the fixture cluster (Cluster::get())

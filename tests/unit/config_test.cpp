@@ -93,6 +93,13 @@ TEST(ConfigValid, MinimalTakesDefaults) {
   EXPECT_EQ(c.pool.maxServerConnections, 20u);
   EXPECT_EQ(c.pool.connectTimeoutMs, 5000u);
   EXPECT_EQ(c.pool.checkoutTimeoutMs, 5000u);
+  EXPECT_EQ(c.pool.minIdle, 0u);
+  EXPECT_EQ(c.pool.idleTimeoutMs, 600000u);
+  EXPECT_EQ(c.pool.serverLifetimeMs, 3600000u);
+  EXPECT_EQ(c.pool.idleInTransactionTimeoutMs, 0u);
+  EXPECT_EQ(c.poolModeFor("app"), PoolMode::Transaction);
+  EXPECT_EQ(c.maxServerConnectionsFor("app"), 20u);
+  EXPECT_EQ(c.minIdleFor(0), 0u);
   ASSERT_EQ(c.nodes.size(), 1u);
   EXPECT_EQ(c.nodes[0].name, "pg0");
   EXPECT_EQ(c.nodes[0].host, "127.0.0.1");
@@ -120,6 +127,20 @@ TEST(ConfigValid, FullSetsEveryKey) {
   EXPECT_EQ(c.pool.maxServerConnections, 8u);
   EXPECT_EQ(c.pool.connectTimeoutMs, 1500u);
   EXPECT_EQ(c.pool.checkoutTimeoutMs, 750u);
+  EXPECT_EQ(c.pool.minIdle, 2u);
+  EXPECT_EQ(c.pool.idleTimeoutMs, 30000u);
+  EXPECT_EQ(c.pool.serverLifetimeMs, 0u);
+  EXPECT_EQ(c.pool.idleInTransactionTimeoutMs, 15000u);
+  // Per-node and per-user overrides; unset ones fall back to [pool].
+  EXPECT_EQ(c.minIdleFor(0), 2u);
+  EXPECT_EQ(c.minIdleFor(1), 0u);
+  EXPECT_EQ(c.poolModeFor("app"), PoolMode::Session);
+  EXPECT_EQ(c.poolModeFor("reporting"), PoolMode::Transaction);
+  EXPECT_EQ(c.poolModeFor("nobody"), PoolMode::Session);
+  EXPECT_EQ(c.maxServerConnectionsFor("app"), 8u);
+  EXPECT_EQ(c.maxServerConnectionsFor("reporting"), 3u);
+  EXPECT_EQ(c.idleInTransactionTimeoutMsFor("app"), 15000u);
+  EXPECT_EQ(c.idleInTransactionTimeoutMsFor("reporting"), 0u);
   ASSERT_EQ(c.nodes.size(), 2u);
   EXPECT_EQ(c.nodes[0].name, "primary");
   EXPECT_EQ(c.nodes[0].host, "10.0.0.1");
@@ -205,6 +226,10 @@ TEST(ConfigValid, ExampleFileIsValidAndDocumentsTheDefaults) {
   EXPECT_EQ(c.pool.connectTimeoutMs, pool.connectTimeoutMs);
   EXPECT_EQ(c.pool.checkoutTimeoutMs, pool.checkoutTimeoutMs);
   EXPECT_EQ(c.pool.maxPreparedStatements, pool.maxPreparedStatements);
+  EXPECT_EQ(c.pool.minIdle, pool.minIdle);
+  EXPECT_EQ(c.pool.idleTimeoutMs, pool.idleTimeoutMs);
+  EXPECT_EQ(c.pool.serverLifetimeMs, pool.serverLifetimeMs);
+  EXPECT_EQ(c.pool.idleInTransactionTimeoutMs, pool.idleInTransactionTimeoutMs);
   const NodeConfig node;
   ASSERT_EQ(c.nodes.size(), 1u);
   EXPECT_EQ(c.nodes[0].port, node.port);

@@ -70,6 +70,15 @@ class BackendConnection {
   bool idleSocketLooksDead();
   // Sends Terminate (best effort, no wait) and closes.
   void terminate();
+  // Sends Terminate and waits (at most `wait`) for the server to close its end, then closes: once
+  // this returns the server process is gone (it leaves pg_stat_activity before it closes the
+  // socket), so a slot freed after it cannot be counted twice by the server.
+  Task<void> terminateAndWait(std::chrono::milliseconds wait);
+  // Makes an idle connection fit for another client: ROLLBACK if it is in a transaction, then
+  // DISCARD ALL if `discardAll` (the state pgsplit tracks is cleared with it). The replies are
+  // read and dropped here. False (the caller closes it) on any error, unexpected message or
+  // timeout. Only for a connection with nothing in flight.
+  Task<bool> reset(bool discardAll, std::chrono::milliseconds timeout);
 
   // The relay's read buffer, kept with the connection so it is reused across units of work.
   std::string& readBuffer() { return readBuffer_; }

@@ -39,10 +39,17 @@ struct ServerConfig {
 
 struct PoolConfig {
   PoolMode mode = PoolMode::Transaction;
-  std::uint32_t maxServerConnections = 20;    // per node, database and user
+  std::uint32_t maxServerConnections = 20;    // per node, database and user, whole process
   std::uint32_t connectTimeoutMs = 5000;      // backend TCP connect + login
   std::uint32_t checkoutTimeoutMs = 5000;     // waiting for a free backend
   std::uint32_t maxPreparedStatements = 256;  // kept prepared per backend connection (LRU)
+  // Idle connections kept open per node, database and user (once a client of that database and
+  // user has logged in), within max_server_connections.
+  std::uint32_t minIdle = 0;
+  std::uint32_t idleTimeoutMs = 600000;      // an idle backend is closed after this; 0 = never
+  std::uint32_t serverLifetimeMs = 3600000;  // a backend is closed once this old; 0 = never
+  // A client holding a backend in a transaction and sending nothing is closed (25P03); 0 = never.
+  std::uint32_t idleInTransactionTimeoutMs = 0;
 };
 
 struct NodeConfig {
@@ -54,6 +61,7 @@ struct NodeConfig {
   // The [[clusters]] entry it belongs to (index into Config::clusters; 0 = the implicit one
   // when the file has no [[clusters]]).
   std::size_t cluster = 0;
+  std::optional<std::uint32_t> minIdle;  // overrides [pool] min_idle for this node
   // Set only by a reload (config/reload.hpp): the node left the file. Its slot stays so that node
   // indices held by sessions, pools and statistics keep their meaning; nothing routes to it.
   bool retired = false;
@@ -64,6 +72,10 @@ struct UserConfig {
   std::string password;  // never logged
   SecretSource passwordSource = SecretSource::Inline;
   std::string passwordOrigin;  // the environment variable or file it came from (not secret)
+  // Overrides of [pool] for this user's clients and server connections.
+  std::optional<PoolMode> poolMode;
+  std::optional<std::uint32_t> maxServerConnections;
+  std::optional<std::uint32_t> idleInTransactionTimeoutMs;
 };
 
 // [admin]: who may open the admin console (database "pgsplit"). Each is a [[users]] name and
@@ -189,6 +201,11 @@ struct Config {
   int clusterFor(std::string_view database, std::string_view user) const;
   // Index of the cluster named `name` (not retired); -1 if none.
   int findCluster(std::string_view name) const;
+  // [pool] settings with the per-user and per-node overrides applied.
+  PoolMode poolModeFor(std::string_view user) const;
+  std::uint32_t maxServerConnectionsFor(std::string_view user) const;
+  std::uint32_t idleInTransactionTimeoutMsFor(std::string_view user) const;
+  std::uint32_t minIdleFor(std::size_t node) const;
   bool isAdmin(std::string_view user) const;
   // Who the health checks log in as: [health] user/password, else the first [[users]] entry.
   std::string healthUser() const;

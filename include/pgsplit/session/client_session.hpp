@@ -52,6 +52,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool idleForShutdown() const;
   // FATAL 57P01 to the client (best effort, never blocks) and close.
   void closeForShutdown();
+  // FATAL with this SQLSTATE and message (best effort, never blocks) and close.
+  void closeWithFatal(const char* sqlstate, const char* message);
   // A unit in flight or a transaction open, for a client of `database` (any when empty): what
   // PAUSE waits for.
   bool busyForPause(const std::string& database) const;
@@ -185,7 +187,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   Task<bool> relayOnce(backend::BackendConnection::Ptr conn);
   // At ReadyForQuery with nothing outstanding: may the active backend be let go?
   bool releasable(char status) const;
-  void releaseAll();
+  // The session is over: each backend goes back to its pool, reset if the client left state on it
+  // (a transaction: ROLLBACK; session mode or a pin: DISCARD ALL), closed if anything about it is
+  // uncertain (a reply not read to its end, a COPY, a batch half sent).
+  void returnBackends();
   void wake();
   // Sends the armed unit (see retry_) again, on the primary, from the relay.
   Task<void> retryElsewhere(const char* why);
@@ -382,7 +387,19 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
                            std::size_t cluster);
   bool pinned_ = false;
   const char* pinReason_ = nullptr;
-  bool sessionMode_ = false;
+  bool sessionMode_ = false;  // [pool] mode, or the user's pool_mode
+
+  // idle_in_transaction_timeout_ms: armed whenever the session holds a transaction open with
+  // nothing in flight; client input since it was armed defuses it.
+  std::chrono::milliseconds idleInTxnTimeout_{0};
+  asio::steady_timer idleTxnTimer_;
+  std::uint64_t clientReads_ = 0;  // completed reads from the client
+  std::uint64_t idleTxnArm_ = 0;   // generation of the armed timer
+  bool idleInTransaction() const;
+  void armIdleInTransaction();
+
+  // Client reads: a small buffer while the client is idle, a big one while it sends a lot.
+  bool lastReadFilled_ = false;
 
   // Wake-up signals between the two coroutines (a timer cancelled = an event).
   Signal clientSignal_;  // the relay settled or the session ends

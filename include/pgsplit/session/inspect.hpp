@@ -52,7 +52,7 @@ struct PoolInfo {
   std::uint32_t open = 0;  // idle + in use + connecting
   std::uint32_t idle = 0;
   std::uint32_t waiting = 0;  // clients waiting for a connection
-  std::uint32_t max = 0;      // this worker's share of max_server_connections
+  std::uint32_t max = 0;      // max_server_connections for the key (whole process)
   std::uint64_t waits = 0;    // checkouts that had to wait
   std::uint64_t waitMicros = 0;
   std::uint64_t timeouts = 0;  // waits that ran out (53300)

@@ -70,6 +70,8 @@ struct Runtime {
   sql::CatalogBoard catalog;
   sql::ClassifierCounters classifierCounters;
   CancelRegistry cancels;
+  // How many server connections each (node, database, user) has open, across every worker.
+  pool::BudgetRegistry budgets;
   std::atomic<std::uint32_t> clients{0};
   std::atomic<std::uint64_t> nextSessionId{1};
   // Units a replica refused as writes (25006) or lost, sent again to the primary.
@@ -109,9 +111,13 @@ class WorkerContext {
   // classifier().classify(text, database, user).
   sql::CachingClassifier& classifier() { return classifier_; }
 
-  // The pool of (node, database, user) on this worker, created on first use.
+  // The pool of (node, database, user) on this worker, created on first use (and then on every
+  // other worker too, so that min_idle spreads over them).
   pool::NodePool& poolFor(std::size_t node, const std::string& database, const std::string& user);
   void closeIdle();
+  // Starts the periodic pool upkeep (idle_timeout_ms, server_lifetime_ms, min_idle) on this
+  // worker's thread.
+  void startMaintenance();
 
   // --- operations (worker_operations.cpp); all on this worker's thread ---
   WorkerStats& stats() { return stats_; }
@@ -145,7 +151,9 @@ class WorkerContext {
   };
   backend::LoginParams loginFor(const config::Config& cfg, std::size_t node,
                                 const std::string& database, const std::string& user) const;
-  std::uint32_t poolShare(const config::Config& cfg) const;
+  static pool::PoolTimings timingsFor(const config::Config& cfg, std::size_t node);
+  static Task<void> maintain(WorkerContext* self);
+  void maintainPools();
   void pruneTracked();
 
   Runtime& runtime_;
@@ -164,6 +172,7 @@ class WorkerContext {
   std::vector<TrackedSession> sessions_;
   std::size_t pruneAt_ = 64;
   std::vector<std::weak_ptr<AdminConnection>> admins_;
+  asio::steady_timer maintenanceTimer_;
 };
 
 }  // namespace pgsplit::session
