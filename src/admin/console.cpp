@@ -196,10 +196,6 @@ Task<bool> Console::answer(const Command& cmd, std::string& out) {
                      "SHOW HELP lists the commands."});
     co_return false;
   }
-  if (kind == CommandKind::NotSupported) {
-    writeError(out, {"ERROR", "0A000", cmd.text + " is not supported by this pgsplit"});
-    co_return false;
-  }
   if (kind == CommandKind::ShowHelp) {
     writeTable(out, showHelp());
     co_return true;

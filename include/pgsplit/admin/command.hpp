@@ -24,7 +24,6 @@ enum class CommandKind : std::uint8_t {
   Shutdown,
   Pause,         // argument: a database, or empty for all
   Resume,        // argument: a database, or empty for all
-  NotSupported,  // a command pgsplit knows of but does not implement (0A000)
   Unknown,       // 42601
 };
 
