@@ -72,6 +72,11 @@ Task<Overview> collectOverview(session::Runtime* runtime) {
       t.poolTimeouts += p.timeouts;
       t.connects += p.connects;
       t.connectFailures += p.connectFailures;
+      t.resets += p.resets;
+      t.resetFailures += p.resetFailures;
+      t.idleTimeouts += p.idleTimeouts;
+      t.lifetimeCloses += p.lifetimeCloses;
+      t.surrendered += p.surrendered;
     }
   }
   o.now = std::chrono::system_clock::now();

@@ -55,6 +55,11 @@ WorkerReport WorkerContext::report() {
     p.timeouts = st.timeouts;
     p.connects = st.connects;
     p.connectFailures = st.connectFailures;
+    p.resets = st.resets;
+    p.resetFailures = st.resetFailures;
+    p.idleTimeouts = st.idleTimeouts;
+    p.lifetimeCloses = st.lifetimeCloses;
+    p.surrendered = st.surrendered;
     for (const auto& conn : pool->idle())
       p.idleServers.push_back({conn->pid(), now - conn->lastUsed()});
     r.pools.push_back(std::move(p));

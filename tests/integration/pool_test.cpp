@@ -243,6 +243,9 @@ TEST(Pool, ClientKilledMidTransactionIsRolledBackAndItsBackendReusedCleanly) {
                     "pg_stat_activity WHERE pid = pg_backend_pid()"),
             "t");
   EXPECT_EQ(primaryValue(c, "SELECT count(*) FROM pool_kill"), "0");
+  EXPECT_EQ(metricSum(parseMetrics(httpGet(proxy.httpPort(), "/metrics").body),
+                      "pgsplit_server_connection_resets_total"),
+            1.0);
 
   // Vanishing in the middle of a COPY: nothing can be trusted on that backend; it is closed.
   std::string copyPid = b.value("/* pgsplit:primary */ SELECT pg_backend_pid()");
@@ -364,8 +367,43 @@ TEST(Pool, IdleTimeoutClosesIdleBackends) {
   // Idle now; the clients stay connected, their backends are closed once idle_timeout_ms passes.
   EXPECT_TRUE(eventually([&] { return countBackends(c, c.primaryPort, mine) == 0; }))
       << countBackends(c, c.primaryPort, mine) << " backends still open";
+  // /metrics counts them by reason.
+  const auto m = parseMetrics(httpGet(proxy.httpPort(), "/metrics").body);
+  EXPECT_GE(metricSum(m, "pgsplit_server_connection_closes_total", {"reason=\"idle_timeout\""}),
+            3.0);
+  EXPECT_EQ(metricSum(m, "pgsplit_server_connection_closes_total", {"reason=\"lifetime\""}), 0.0);
   // The clients go on: a new backend is opened for them.
   EXPECT_TRUE(attempt(*clients.front(), "/* pgsplit:primary */ SELECT 1").ok);
+}
+
+// The server ends pooled connections while they sit idle (pg_terminate_backend, as
+// idle_session_timeout or an operator would): the next statements — a write included — get fresh
+// connections instead of failing on a dead one.
+TEST(Pool, IdleBackendsTheServerClosedAreReplacedNotHandedOut) {
+  const Cluster& c = Cluster::get();
+  ensureDatabase(c, "pool_killed_idle");
+  auto onPrimary = [&](const std::string& sql) {
+    Conn primary(c.superuserConninfo(c.primaryPort, "pool_killed_idle"));
+    return primary.value(sql);
+  };
+  onPrimary("CREATE TABLE IF NOT EXISTS t (x int); GRANT ALL ON t TO app; TRUNCATE t; SELECT 1");
+  Pgsplit proxy;
+  Conn client(proxy.conninfo("app", "app", "pool_killed_idle"));
+  ASSERT_TRUE(client.ok()) << client.error();
+  for (int i = 0; i < 3; ++i)  // primary backends go back to the pool between statements
+    ASSERT_TRUE(attempt(client, "/* pgsplit:primary */ SELECT 1").ok);
+  const std::string mine = std::string(kPoolBackends) + "'pool_killed_idle'";
+  ASSERT_GE(countBackends(c, c.primaryPort, mine), 1);
+  {
+    Conn admin(c.superuserConninfo(c.primaryPort));
+    admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE " + mine);
+  }
+  ASSERT_TRUE(eventually([&] { return countBackends(c, c.primaryPort, mine) == 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // idle long enough to be checked
+  const auto ins = attempt(client, "INSERT INTO t VALUES (1)");
+  EXPECT_TRUE(ins.ok) << ins.message;
+  EXPECT_EQ(onPrimary("SELECT count(*) FROM t"), "1");
+  EXPECT_EQ(proxy.log().find("lost server connection"), std::string::npos) << proxy.log();
 }
 
 TEST(Pool, MinIdleOpensConnectionsInTheBackgroundWithinTheLimit) {

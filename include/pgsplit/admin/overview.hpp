@@ -47,6 +47,11 @@ struct NodeTotals {
   std::uint64_t poolTimeouts = 0;
   std::uint64_t connects = 0;
   std::uint64_t connectFailures = 0;
+  std::uint64_t resets = 0;
+  std::uint64_t resetFailures = 0;
+  std::uint64_t idleTimeouts = 0;
+  std::uint64_t lifetimeCloses = 0;
+  std::uint64_t surrendered = 0;
 };
 
 // A routing rule's counters, summed over the workers (by statistics slot).

@@ -58,6 +58,11 @@ struct PoolInfo {
   std::uint64_t timeouts = 0;  // waits that ran out (53300)
   std::uint64_t connects = 0;  // server connections opened
   std::uint64_t connectFailures = 0;
+  std::uint64_t resets = 0;          // reused after ROLLBACK / DISCARD ALL
+  std::uint64_t resetFailures = 0;   // closed: the reset failed
+  std::uint64_t idleTimeouts = 0;    // closed after idle_timeout_ms
+  std::uint64_t lifetimeCloses = 0;  // closed after server_lifetime_ms
+  std::uint64_t surrendered = 0;     // closed so that another worker's client could connect
   std::vector<IdleServerInfo> idleServers;
 };
 
