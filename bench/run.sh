@@ -402,6 +402,7 @@ start_pgsplit() {
   cat >"${cfg}" <<EOF
 [server]
 listen = "127.0.0.1:${port}"
+http_listen = ""
 [pool]
 mode = "transaction"
 [log]

@@ -60,7 +60,10 @@ constexpr std::array kFamilies{
     Family{"pgsplit_server_connection_closes_total", "counter",
            "Server connections pgsplit closed by the pool's own rules: reason=idle_timeout "
            "(idle_timeout_ms), lifetime (server_lifetime_ms), reset_failed (the reset after a "
-           "client left failed), rebalanced (its slot went to a client of another worker)."},
+           "client left failed)."},
+    Family{"pgsplit_server_connection_handovers_total", "counter",
+           "Idle server connections moved from one worker thread to another's waiting client "
+           "(the socket changes event loop; no new login)."},
     Family{"pgsplit_pool_waits_total", "counter",
            "Checkouts that had to wait for a server connection."},
     Family{"pgsplit_pool_wait_seconds_total", "counter",
@@ -327,14 +330,16 @@ std::string renderMetrics(const Overview& o) {
   w.family("pgsplit_server_connection_closes_total");
   for (std::size_t i : shown) {
     const auto& t = o.nodeTotals[i];
-    const std::pair<std::string_view, std::uint64_t> reasons[] = {{"idle_timeout", t.idleTimeouts},
-                                                                  {"lifetime", t.lifetimeCloses},
-                                                                  {"reset_failed", t.resetFailures},
-                                                                  {"rebalanced", t.surrendered}};
+    const std::pair<std::string_view, std::uint64_t> reasons[] = {
+        {"idle_timeout", t.idleTimeouts},
+        {"lifetime", t.lifetimeCloses},
+        {"reset_failed", t.resetFailures}};
     for (const auto& [reason, n] : reasons)
       w.sample("pgsplit_server_connection_closes_total",
                {"node", cfg.nodes[i].name, "reason", reason}, static_cast<double>(n));
   }
+  perNode("pgsplit_server_connection_handovers_total",
+          [](const NodeTotals& t) { return static_cast<double>(t.handedOver); });
   perNode("pgsplit_pool_waits_total",
           [](const NodeTotals& t) { return static_cast<double>(t.poolWaits); });
   perNode("pgsplit_pool_wait_seconds_total",

@@ -76,7 +76,7 @@ Task<Overview> collectOverview(session::Runtime* runtime) {
       t.resetFailures += p.resetFailures;
       t.idleTimeouts += p.idleTimeouts;
       t.lifetimeCloses += p.lifetimeCloses;
-      t.surrendered += p.surrendered;
+      t.handedOver += p.handedOver;
     }
   }
   o.now = std::chrono::system_clock::now();

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -271,6 +272,31 @@ Task<void> BackendConnection::terminateAndWait(std::chrono::milliseconds wait) {
   }
   error_code ignored;
   socket_.close(ignored);
+}
+
+int BackendConnection::detachSocket() {
+  if (!socket_.is_open()) return -1;
+  error_code ec;
+  const tcp::endpoint local = socket_.local_endpoint(ec);
+  if (!ec) protocol_ = local.protocol();
+  const int fd = socket_.release(ec);
+  return ec ? -1 : fd;
+}
+
+void BackendConnection::attachSocket(const asio::any_io_executor& ex, int fd) {
+  if (fd < 0) {
+    markBroken();
+    return;
+  }
+  error_code ec;
+  tcp::socket moved(ex);
+  moved.assign(protocol_, fd, ec);
+  if (ec) {
+    ::close(fd);
+    markBroken();
+    return;
+  }
+  socket_ = std::move(moved);
 }
 
 void BackendConnection::terminate() {

@@ -165,11 +165,8 @@ void NodePool::release(BackendConnection::Ptr conn) {
   if (!waiters_.empty()) {
     Waiter* first = waiters_.front();
     if (budget_->waiting() > 0 &&
-        budget_->remoteWaiterFirst(worker_, first->since, kCrossWorkerMargin)) {
-      // Another worker's client has waited longest: this connection's slot goes to it.
-      ++stats_.surrendered;
-      close(std::move(conn));
-      return;
+        budget_->remoteWaiterFirst(worker_, first->since, kCrossWorkerMargin) && handOver(conn)) {
+      return;  // another worker's client had waited longest: the connection went to it
     }
     waiters_.pop_front();
     budget_->withdraw(first->ticket);  // (false: its granted slot is passed on on arrival)
@@ -177,16 +174,36 @@ void NodePool::release(BackendConnection::Ptr conn) {
     first->timer->cancel();
     return;
   }
+  // A client of another worker waits (none of ours does): it gets this connection.
+  if (budget_->waiting() > 0 && handOver(conn)) return;
   idle_.push_back(std::move(conn));
   publishIdle();
-  if (budget_->waiting() > 0) {
-    // A client of another worker waits (none of ours does): it gets this connection's slot.
-    auto back = std::move(idle_.back());
-    idle_.pop_back();
-    publishIdle();
-    ++stats_.surrendered;
-    close(std::move(back));
+}
+
+bool NodePool::handOver(BackendConnection::Ptr& conn) {
+  // The socket moves to the other worker's event loop (no new login, no server round trip); the
+  // slot goes with it.
+  if (!budget_->handOver(worker_, conn)) return false;
+  --open_;
+  ++stats_.handedOver;
+  return true;
+}
+
+void NodePool::adopt(std::uint64_t ticket, BackendConnection::Ptr conn) {
+  ++open_;
+  if (conn->broken()) {
+    close(std::move(conn));
+    return;
   }
+  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+    Waiter* w = *it;
+    if (w->ticket != ticket) continue;
+    waiters_.erase(it);
+    w->handed = std::move(conn);
+    w->timer->cancel();
+    return;
+  }
+  release(std::move(conn));  // that client is gone or was served: as if released here
 }
 
 void NodePool::recycle(BackendConnection::Ptr conn, bool discardAll) {
@@ -232,8 +249,10 @@ void NodePool::surrenderIdle() {
   auto conn = std::move(idle_.front());
   idle_.pop_front();
   publishIdle();
-  ++stats_.surrendered;
-  close(std::move(conn));
+  if (!handOver(conn)) {
+    idle_.push_front(std::move(conn));  // nobody waits any more
+    publishIdle();
+  }
 }
 
 void NodePool::maintain(bool nodeUp) {

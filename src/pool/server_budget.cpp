@@ -1,5 +1,7 @@
 #include "pgsplit/pool/server_budget.hpp"
 
+#include "pgsplit/backend/backend_connection.hpp"
+
 #include "pgsplit/pool/node_pool.hpp"
 
 namespace pgsplit::pool {
@@ -111,6 +113,34 @@ bool ServerBudget::withdraw(std::uint64_t ticket) {
   }
   waiting_.store(static_cast<std::uint32_t>(queue_.size()));
   return found;
+}
+
+bool ServerBudget::handOver(unsigned worker, std::shared_ptr<backend::BackendConnection>& conn) {
+  std::lock_guard lock(mutex_);
+  // The oldest waiter of another worker whose pool is still there.
+  std::uint64_t oldest = 0;
+  unsigned to = workers_;
+  for (unsigned w = 0; w < workers_; ++w) {
+    if (w == worker || byWorker_[w].empty() || w >= members_.size() || members_[w].pool == nullptr)
+      continue;
+    const std::uint64_t ticket = byWorker_[w].begin()->first;
+    if (oldest == 0 || ticket < oldest) {
+      oldest = ticket;
+      to = w;
+    }
+  }
+  if (oldest == 0) return false;
+  byWorker_[to].erase(oldest);
+  queue_.erase(oldest);
+  waiting_.store(static_cast<std::uint32_t>(queue_.size()));
+  const int fd = conn->detachSocket();
+  asio::post(members_[to].executor,
+             [pool = members_[to].pool, ticket = oldest, fd, conn = std::move(conn)]() mutable {
+               conn->attachSocket(pool->executor(), fd);
+               pool->adopt(ticket, std::move(conn));
+             });
+  conn = nullptr;
+  return true;
 }
 
 bool ServerBudget::remoteWaiterFirst(unsigned worker, Clock::time_point localSince,

@@ -59,7 +59,7 @@ WorkerReport WorkerContext::report() {
     p.resetFailures = st.resetFailures;
     p.idleTimeouts = st.idleTimeouts;
     p.lifetimeCloses = st.lifetimeCloses;
-    p.surrendered = st.surrendered;
+    p.handedOver = st.handedOver;
     for (const auto& conn : pool->idle())
       p.idleServers.push_back({conn->pid(), now - conn->lastUsed()});
     r.pools.push_back(std::move(p));

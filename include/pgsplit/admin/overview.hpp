@@ -51,7 +51,7 @@ struct NodeTotals {
   std::uint64_t resetFailures = 0;
   std::uint64_t idleTimeouts = 0;
   std::uint64_t lifetimeCloses = 0;
-  std::uint64_t surrendered = 0;
+  std::uint64_t handedOver = 0;
 };
 
 // A routing rule's counters, summed over the workers (by statistics slot).

@@ -70,6 +70,11 @@ class BackendConnection {
   bool idleSocketLooksDead();
   // Sends Terminate (best effort, no wait) and closes.
   void terminate();
+  // Moving an idle connection to another worker's event loop: detachSocket (on the owning
+  // worker's thread) takes the socket out of this worker's reactor and returns its descriptor
+  // (-1 if it was closed); attachSocket (on the new owner's thread) registers it with `ex`'s.
+  int detachSocket();
+  void attachSocket(const asio::any_io_executor& ex, int fd);
   // Sends Terminate and waits (at most `wait`) for the server to close its end, then closes: once
   // this returns the server process is gone (it leaves pg_stat_activity before it closes the
   // socket), so a slot freed after it cannot be counted twice by the server.
@@ -104,6 +109,7 @@ class BackendConnection {
   int inHotStandby_ = -1;
   char txnStatus_ = 'I';
   bool broken_ = false;
+  tcp protocol_ = tcp::v4();  // kept by detachSocket for attachSocket
   std::chrono::steady_clock::time_point createdAt_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point lastUsed_ = createdAt_;
   std::string readBuffer_;

@@ -62,8 +62,13 @@ class NodePool {
   // --- asked by the budget (posted to this worker) ---
   // A slot for the waiter holding `ticket`; passed on if that waiter is gone.
   void slotGranted(std::uint64_t ticket);
-  // A client of another worker waits: close one idle connection so that its slot goes there.
+  // A client of another worker waits: one idle connection of this worker goes to it.
   void surrenderIdle();
+  // A connection another worker handed over for the waiter holding `ticket` (its socket already
+  // joined this worker's event loop); kept here as if released if that waiter is gone.
+  void adopt(std::uint64_t ticket, BackendConnection::Ptr conn);
+  // This worker's executor (the budget hands connections over to it).
+  const asio::any_io_executor& executor() const { return executor_; }
 
   // Periodic upkeep (the worker's maintenance timer): idle_timeout, server_lifetime and min_idle.
   // `nodeUp`: the health checks see the node up (no warming of a node that is down).
@@ -105,11 +110,14 @@ class NodePool {
     std::uint64_t resetFailures = 0;   // ... and closed because the reset failed
     std::uint64_t idleTimeouts = 0;    // closed after idle_timeout_ms
     std::uint64_t lifetimeCloses = 0;  // closed after server_lifetime_ms
-    std::uint64_t surrendered = 0;     // closed so that another worker's client could connect
+    std::uint64_t handedOver = 0;      // moved to another worker for its waiting client
   };
   const Stats& stats() const { return stats_; }
 
  private:
+  // Gives `conn` (idle, of this worker) to the oldest waiting client of another worker; false
+  // (conn untouched) when none waits.
+  bool handOver(BackendConnection::Ptr& conn);
   struct Waiter {
     asio::steady_timer* timer;
     std::chrono::steady_clock::time_point since;

@@ -18,6 +18,10 @@
 
 #include "pgsplit/asio.hpp"
 
+namespace pgsplit::backend {
+class BackendConnection;
+}
+
 namespace pgsplit::pool {
 
 class NodePool;
@@ -52,6 +56,11 @@ class ServerBudget {
   // The waiter leaves (served by a connection released on its own worker, or timed out). False: a
   // slot was already granted to it and is on its way to its worker, which passes it on.
   bool withdraw(std::uint64_t ticket);
+  // An idle connection of `worker` for the oldest waiter of another worker: that waiter leaves the
+  // queue, the socket leaves `worker`'s event loop and the connection is posted to the waiter's
+  // worker (NodePool::adopt), slot and all. False (conn untouched) when no other worker's client
+  // waits.
+  bool handOver(unsigned worker, std::shared_ptr<backend::BackendConnection>& conn);
   // True when the oldest waiter belongs to another worker and has been waiting longer than
   // `margin` more than a waiter of `worker` that started at `localSince`.
   bool remoteWaiterFirst(unsigned worker, Clock::time_point localSince, Clock::duration margin);

@@ -62,7 +62,7 @@ struct PoolInfo {
   std::uint64_t resetFailures = 0;   // closed: the reset failed
   std::uint64_t idleTimeouts = 0;    // closed after idle_timeout_ms
   std::uint64_t lifetimeCloses = 0;  // closed after server_lifetime_ms
-  std::uint64_t surrendered = 0;     // closed so that another worker's client could connect
+  std::uint64_t handedOver = 0;      // moved to another worker for its waiting client
   std::vector<IdleServerInfo> idleServers;
 };
 
