@@ -302,7 +302,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool lastEndAccepted_ = true;  // the unit's Sync/Query will be answered (not skipped)
   std::string synthOut_;         // pgsplit's own answers written from the client side
   // Units of work are numbered in client order: unitSeq_ is the one being formed; answeredUnit_
-  // the last whose ReadyForQuery (or pgsplit's own answer) the client has had.
+  // the last whose answer pgsplit has taken in (its ReadyForQuery; all sent, after settleNames).
   std::uint64_t unitSeq_ = 1;
   std::uint64_t answeredUnit_ = 0;
   // Session effects in flight and the open transaction's settings (see EffectLedger).
