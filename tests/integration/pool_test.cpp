@@ -535,5 +535,36 @@ TEST(Pgbench, ConnectPerTransactionInBothPoolModes) {
   std::remove(script);
 }
 
+// pgbench -M prepared with more clients than connections on two workers: connections move
+// between the workers holding the statements they prepared, and the new worker's names must not
+// collide with them (they once did: "prepared statement pgsplit_1 already exists").
+TEST(Pgbench, PreparedStatementsSurviveConnectionsMovingBetweenWorkers) {
+  const Cluster& c = Cluster::get();
+  char script[] = "/tmp/pgsplit-pool-pgbench-XXXXXX";
+  int fd = ::mkstemp(script);
+  const std::string body = "\\set x random(1, 1000)\nSELECT :x;\nSELECT :x + 1;\n";
+  ASSERT_EQ(::write(fd, body.data(), body.size()), static_cast<ssize_t>(body.size()));
+  ::close(fd);
+  PgsplitOptions o;
+  o.workers = 2;
+  o.maxServerConnections = 2;
+  o.logLevel = "info";
+  Pgsplit proxy(o);
+  auto [code, out] = runCommand("env PGPASSWORD=app " + c.binDir + "/pgbench -M prepared -n -f " +
+                                script + " -c 16 -j 2 -t 100 -h 127.0.0.1 -p " +
+                                std::to_string(proxy.port()) + " -U app app");
+  std::remove(script);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("processed: 1600/1600"), std::string::npos) << out;
+  const auto metrics = parseMetrics(httpGet(proxy.httpPort(), "/metrics").body);
+  EXPECT_GT(metricSum(metrics, "pgsplit_server_connection_handovers_total"), 0)
+      << "16 clients over 2 workers and 2 connections per node: connections should have moved";
+  for (const char* node : {"pg1", "pg2"})
+    EXPECT_LE(metricSum(metrics, "pgsplit_server_connects_total",
+                        {std::string("node=\"") + node + "\""}),
+              2.0)
+        << node;
+}
+
 }  // namespace
 }  // namespace pgsplit::test

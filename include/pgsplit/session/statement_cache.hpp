@@ -1,7 +1,9 @@
 #pragma once
 // The statements clients of one worker prepared, by text: each distinct text is classified once
 // and gets one server-side name that every backend of the worker uses for it, so a backend's
-// prepared statements serve every client in transaction pooling.
+// prepared statements serve every client in transaction pooling. Names are unique in the whole
+// process, not per worker: a backend connection can move to another worker (pool hand-over)
+// with the statements it holds, and the new worker's names must not collide with them.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -28,7 +30,6 @@ class StatementCache {
 
  private:
   std::unordered_map<std::string, backend::StatementRef, StringHash, std::equal_to<>> map_;
-  std::uint64_t next_ = 1;
   std::size_t limit_;
 };
 
