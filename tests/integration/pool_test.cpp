@@ -560,9 +560,9 @@ TEST(Pgbench, PreparedStatementsSurviveConnectionsMovingBetweenWorkers) {
   EXPECT_GT(metricSum(metrics, "pgsplit_server_connection_handovers_total"), 0)
       << "16 clients over 2 workers and 2 connections per node: connections should have moved";
   for (const char* node : {"pg1", "pg2"})
-    EXPECT_LE(metricSum(metrics, "pgsplit_server_connects_total",
-                        {std::string("node=\"") + node + "\""}),
-              2.0)
+    EXPECT_LE(
+        metricSum(metrics, "pgsplit_server_connects_total", {std::string("node=\"") + node + "\""}),
+        2.0)
         << node;
 }
 
