@@ -150,6 +150,14 @@ void writeTable(std::string& out, const Table& t, std::string_view tag) {
   protocol::writeCommandComplete(out, complete);
 }
 
+namespace {
+// The [[clusters]] entry a node belongs to ("default" without [[clusters]] in the file).
+std::string nodeClusterName(const Overview& o, std::size_t node) {
+  const std::size_t c = o.config->nodes[node].cluster;
+  return c < o.config->clusters.size() ? o.config->clusters[c].name : std::string();
+}
+}  // namespace
+
 Table showNodes(const Overview& o) {
   Table t;
   t.columns = {{"name"},
@@ -165,17 +173,19 @@ Table showNodes(const Overview& o) {
                {"server_connections", kOidInt8},
                {"queries_as_primary", kOidInt8},
                {"queries_as_replica", kOidInt8},
-               {"errors", kOidInt8}};
+               {"errors", kOidInt8},
+               {"cluster"}};
   for (std::size_t i : shownNodes(o)) {
     const auto& c = o.config->nodes[i];
     const auto& n = o.nodes->nodes[i];
     const auto& tot = o.nodeTotals[i];
-    t.rows.push_back(
-        {c.name, c.host, num(c.port), std::string(routing::toString(n.role)),
-         std::string(config::toString(c.role)), std::string(nodeState(o, i)), num(c.weight),
-         n.lsn ? std::optional<std::string>(routing::lsnText(n.lsn)) : std::nullopt,
-         signedOrNull(lagBytes(o, i)), signedOrNull(lagMs(o, i)), num(tot.serverConnections),
-         num(tot.unitsAsPrimary), num(tot.unitsAsReplica), num(tot.serverErrors)});
+    t.rows.push_back({c.name, c.host, num(c.port), std::string(routing::toString(n.role)),
+                      std::string(config::toString(c.role)), std::string(nodeState(o, i)),
+                      num(c.weight),
+                      n.lsn ? std::optional<std::string>(routing::lsnText(n.lsn)) : std::nullopt,
+                      signedOrNull(lagBytes(o, i)), signedOrNull(lagMs(o, i)),
+                      num(tot.serverConnections), num(tot.unitsAsPrimary), num(tot.unitsAsReplica),
+                      num(tot.serverErrors), nodeClusterName(o, i)});
   }
   return t;
 }
@@ -483,7 +493,8 @@ std::string nodesJson(const Overview& o) {
            ",\"server_connections\":" + std::to_string(tot.serverConnections) +
            ",\"queries_as_primary\":" + std::to_string(tot.unitsAsPrimary) +
            ",\"queries_as_replica\":" + std::to_string(tot.unitsAsReplica) +
-           ",\"errors\":" + std::to_string(tot.serverErrors) + "}";
+           ",\"errors\":" + std::to_string(tot.serverErrors) +
+           ",\"cluster\":" + jsonString(nodeClusterName(o, i)) + "}";
   }
   out += first ? "]\n" : "\n]\n";
   return out;

@@ -54,7 +54,8 @@ TEST_F(AdminConsole, ShowNodesMatchesTheCluster) {
                                  cluster_.replica2Port};
   const std::array<const char*, 3> names{"pg0", "pg1", "pg2"};
   for (std::size_t i = 0; i < 3; ++i) {
-    ASSERT_EQ(rows[i].size(), 14u);
+    ASSERT_EQ(rows[i].size(), 15u);
+    EXPECT_EQ(rows[i][14], "default") << "no [[clusters]]: the implicit cluster";
     EXPECT_EQ(rows[i][0], names[i]);
     EXPECT_EQ(rows[i][1], "127.0.0.1");
     EXPECT_EQ(rows[i][2], std::to_string(ports[i]));

@@ -4,6 +4,7 @@
 #include <libpq-fe.h>
 
 #include <array>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -158,6 +159,17 @@ TEST_F(Rules, DatabaseMapsToTheSecondCluster) {
   EXPECT_EQ(rows[1][0], "main");
   EXPECT_EQ(rows[1][3], "pg0, pg1, pg2");
   EXPECT_EQ(rows[1][4], "pg0");
+  // SHOW NODES and /nodes say which cluster each node is in.
+  auto [nodesCode, nodesOut] = psql(p.port(), "admin", "admin-pw", "pgsplit", "SHOW NODES");
+  ASSERT_EQ(nodesCode, 0) << nodesOut;
+  std::map<std::string, std::string> clusterOf;
+  for (const auto& row : psqlRows(nodesOut))
+    if (row.size() == 15u) clusterOf[row[0]] = row[14];
+  EXPECT_EQ(clusterOf["pg0"], "main") << nodesOut;
+  EXPECT_EQ(clusterOf["pg2"], "main") << nodesOut;
+  EXPECT_EQ(clusterOf["ev0"], "events") << nodesOut;
+  EXPECT_NE(httpGet(p.httpPort(), "/nodes").body.find("\"name\":\"ev0\""), std::string::npos);
+  EXPECT_NE(httpGet(p.httpPort(), "/nodes").body.find("\"cluster\":\"events\""), std::string::npos);
 }
 
 TEST_F(Rules, ADatabaseNoClusterServesIsRefusedAtLogin) {
