@@ -54,8 +54,8 @@ constexpr std::array kPoolKeys{"mode"sv,
                                "idle_timeout_ms"sv,
                                "server_lifetime_ms"sv,
                                "idle_in_transaction_timeout_ms"sv};
-constexpr std::array kNodeKeys{"name"sv, "host"sv, "port"sv, "role"sv, "weight"sv, "min_idle"sv,
-                               "cluster"sv};
+constexpr std::array kNodeKeys{"name"sv,   "host"sv,     "port"sv,   "role"sv,
+                               "weight"sv, "min_idle"sv, "cluster"sv};
 constexpr std::array kUserKeys{"name"sv,
                                "password"sv,
                                "password_file"sv,

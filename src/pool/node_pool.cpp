@@ -164,10 +164,8 @@ void NodePool::release(BackendConnection::Ptr conn) {
   conn->touch();
   if (!waiters_.empty()) {
     Waiter* first = waiters_.front();
-    if (budget_->waiting() > 0 &&
-        budget_->remoteWaiterFirst(worker_, first->since, kCrossWorkerMargin) && handOver(conn)) {
-      return;  // another worker's client had waited longest: the connection went to it
-    }
+    // Another worker's client waiting longest (by the margin) gets the connection instead.
+    if (handOver(conn, first->since - kCrossWorkerMargin)) return;
     waiters_.pop_front();
     budget_->withdraw(first->ticket);  // (false: its granted slot is passed on on arrival)
     first->handed = std::move(conn);
@@ -175,15 +173,15 @@ void NodePool::release(BackendConnection::Ptr conn) {
     return;
   }
   // A client of another worker waits (none of ours does): it gets this connection.
-  if (budget_->waiting() > 0 && handOver(conn)) return;
+  if (handOver(conn)) return;
   idle_.push_back(std::move(conn));
   publishIdle();
 }
 
-bool NodePool::handOver(BackendConnection::Ptr& conn) {
+bool NodePool::handOver(BackendConnection::Ptr& conn, Clock::time_point waitingSince) {
   // The socket moves to the other worker's event loop (no new login, no server round trip); the
   // slot goes with it.
-  if (!budget_->handOver(worker_, conn)) return false;
+  if (!budget_->handOver(worker_, conn, waitingSince)) return false;
   --open_;
   ++stats_.handedOver;
   return true;
@@ -195,10 +193,7 @@ void NodePool::adopt(std::uint64_t ticket, BackendConnection::Ptr conn) {
     close(std::move(conn));
     return;
   }
-  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-    Waiter* w = *it;
-    if (w->ticket != ticket) continue;
-    waiters_.erase(it);
+  if (Waiter* w = takeWaiter(ticket)) {
     w->handed = std::move(conn);
     w->timer->cancel();
     return;
@@ -232,11 +227,17 @@ Task<void> NodePool::resetThenRelease(NodePool* self, BackendConnection::Ptr con
   self->release(std::move(conn));
 }
 
+NodePool::Waiter* NodePool::takeWaiter(std::uint64_t ticket) {
+  auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                         [ticket](const Waiter* w) { return w->ticket == ticket; });
+  if (it == waiters_.end()) return nullptr;
+  Waiter* w = *it;
+  waiters_.erase(it);
+  return w;
+}
+
 void NodePool::slotGranted(std::uint64_t ticket) {
-  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-    Waiter* w = *it;
-    if (w->ticket != ticket) continue;
-    waiters_.erase(it);
+  if (Waiter* w = takeWaiter(ticket)) {
     w->slotGranted = true;
     w->timer->cancel();
     return;

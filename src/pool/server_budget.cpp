@@ -115,30 +115,33 @@ bool ServerBudget::withdraw(std::uint64_t ticket) {
   return found;
 }
 
-bool ServerBudget::handOver(unsigned worker, std::shared_ptr<backend::BackendConnection>& conn) {
-  std::lock_guard lock(mutex_);
-  // The oldest waiter of another worker whose pool is still there.
-  std::uint64_t oldest = 0;
-  unsigned to = workers_;
+ServerBudget::RemoteWaiter ServerBudget::oldestRemoteLocked(unsigned worker, bool withPool) const {
+  // The lowest ticket among the other workers' oldest.
+  RemoteWaiter r;
   for (unsigned w = 0; w < workers_; ++w) {
-    if (w == worker || byWorker_[w].empty() || w >= members_.size() || members_[w].pool == nullptr)
-      continue;
-    const std::uint64_t ticket = byWorker_[w].begin()->first;
-    if (oldest == 0 || ticket < oldest) {
-      oldest = ticket;
-      to = w;
-    }
+    if (w == worker || byWorker_[w].empty()) continue;
+    if (withPool && (w >= members_.size() || members_[w].pool == nullptr)) continue;
+    const auto& [ticket, since] = *byWorker_[w].begin();
+    if (r.ticket == 0 || ticket < r.ticket) r = {ticket, w, since};
   }
-  if (oldest == 0) return false;
-  byWorker_[to].erase(oldest);
-  queue_.erase(oldest);
+  return r;
+}
+
+bool ServerBudget::handOver(unsigned worker, std::shared_ptr<backend::BackendConnection>& conn,
+                            Clock::time_point waitingSince) {
+  if (waiting_.load() == 0) return false;  // nobody waits: no lock
+  std::lock_guard lock(mutex_);
+  const RemoteWaiter to = oldestRemoteLocked(worker, true);
+  if (to.ticket == 0 || !(to.since < waitingSince)) return false;
+  byWorker_[to.worker].erase(to.ticket);
+  queue_.erase(to.ticket);
   waiting_.store(static_cast<std::uint32_t>(queue_.size()));
   const int fd = conn->detachSocket();
-  asio::post(members_[to].executor,
-             [pool = members_[to].pool, ticket = oldest, fd, conn = std::move(conn)]() mutable {
-               conn->attachSocket(pool->executor(), fd);
-               pool->adopt(ticket, std::move(conn));
-             });
+  asio::post(members_[to.worker].executor, [pool = members_[to.worker].pool, ticket = to.ticket, fd,
+                                            conn = std::move(conn)]() mutable {
+    conn->attachSocket(pool->executor(), fd);
+    pool->adopt(ticket, std::move(conn));
+  });
   conn = nullptr;
   return true;
 }
@@ -146,18 +149,8 @@ bool ServerBudget::handOver(unsigned worker, std::shared_ptr<backend::BackendCon
 bool ServerBudget::remoteWaiterFirst(unsigned worker, Clock::time_point localSince,
                                      Clock::duration margin) {
   std::lock_guard lock(mutex_);
-  // The oldest waiter of another worker (the lowest ticket among their oldest).
-  std::uint64_t oldest = 0;
-  Clock::time_point since{};
-  for (unsigned w = 0; w < workers_; ++w) {
-    if (w == worker || byWorker_[w].empty()) continue;
-    const auto& [ticket, when] = *byWorker_[w].begin();
-    if (oldest == 0 || ticket < oldest) {
-      oldest = ticket;
-      since = when;
-    }
-  }
-  return oldest != 0 && since + margin < localSince;
+  const RemoteWaiter r = oldestRemoteLocked(worker, false);
+  return r.ticket != 0 && r.since + margin < localSince;
 }
 
 bool ServerBudget::tryAcquireWarm(std::uint32_t minIdle) {

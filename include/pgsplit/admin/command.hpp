@@ -22,9 +22,9 @@ enum class CommandKind : std::uint8_t {
   ShowClusters,  // issue #9
   Reload,
   Shutdown,
-  Pause,         // argument: a database, or empty for all
-  Resume,        // argument: a database, or empty for all
-  Unknown,       // 42601
+  Pause,    // argument: a database, or empty for all
+  Resume,   // argument: a database, or empty for all
+  Unknown,  // 42601
 };
 
 struct Command {

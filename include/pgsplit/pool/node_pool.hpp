@@ -115,9 +115,10 @@ class NodePool {
   const Stats& stats() const { return stats_; }
 
  private:
-  // Gives `conn` (idle, of this worker) to the oldest waiting client of another worker; false
-  // (conn untouched) when none waits.
-  bool handOver(BackendConnection::Ptr& conn);
+  // Gives `conn` (idle, of this worker) to the oldest waiting client of another worker, if that
+  // one started waiting before `waitingSince`; false (conn untouched) otherwise.
+  bool handOver(BackendConnection::Ptr& conn, std::chrono::steady_clock::time_point waitingSince =
+                                                  std::chrono::steady_clock::time_point::max());
   struct Waiter {
     asio::steady_timer* timer;
     std::chrono::steady_clock::time_point since;
@@ -125,6 +126,8 @@ class NodePool {
     BackendConnection::Ptr handed;  // a released connection given straight to this waiter
     bool slotGranted = false;       // the budget gave it a slot: it connects
   };
+  // The waiter holding `ticket`, taken out of the line; nullptr if it is gone.
+  Waiter* takeWaiter(std::uint64_t ticket);
   // Opens a connection on a slot already taken from the budget.
   Task<BackendConnection::Ptr> connectNew(CheckoutFailure& failure);
   static Task<void> warm(NodePool* self);

@@ -56,11 +56,12 @@ class ServerBudget {
   // The waiter leaves (served by a connection released on its own worker, or timed out). False: a
   // slot was already granted to it and is on its way to its worker, which passes it on.
   bool withdraw(std::uint64_t ticket);
-  // An idle connection of `worker` for the oldest waiter of another worker: that waiter leaves the
-  // queue, the socket leaves `worker`'s event loop and the connection is posted to the waiter's
-  // worker (NodePool::adopt), slot and all. False (conn untouched) when no other worker's client
-  // waits.
-  bool handOver(unsigned worker, std::shared_ptr<backend::BackendConnection>& conn);
+  // An idle connection of `worker` for the oldest waiter of another worker, if that one started
+  // waiting before `waitingSince`: it leaves the queue, the socket leaves `worker`'s event loop
+  // and the connection is posted to the waiter's worker (NodePool::adopt), slot and all. False
+  // (conn untouched) when no such client waits.
+  bool handOver(unsigned worker, std::shared_ptr<backend::BackendConnection>& conn,
+                Clock::time_point waitingSince = Clock::time_point::max());
   // True when the oldest waiter belongs to another worker and has been waiting longer than
   // `margin` more than a waiter of `worker` that started at `localSince`.
   bool remoteWaiterFirst(unsigned worker, Clock::time_point localSince, Clock::duration margin);
@@ -100,6 +101,13 @@ class ServerBudget {
     Clock::time_point since;
   };
   void grantFreeSlotsLocked();
+  struct RemoteWaiter {
+    std::uint64_t ticket = 0;  // 0: none
+    unsigned worker = 0;
+    Clock::time_point since{};
+  };
+  // The oldest waiter of a worker other than `worker` (with `withPool`: one whose pool is there).
+  RemoteWaiter oldestRemoteLocked(unsigned worker, bool withPool) const;
   void askForIdleLocked(unsigned except);
 
   std::atomic<std::uint32_t> open_{0};     // idle + in use + opening, every worker
