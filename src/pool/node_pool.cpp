@@ -82,7 +82,8 @@ std::uint32_t NodePool::localMinIdle() const {
   return (total + workers - 1) / workers;
 }
 
-Task<BackendConnection::Ptr> NodePool::checkout(CheckoutFailure& failure) {
+BackendConnection::Ptr NodePool::tryCheckout() {
+  if (idle_.empty()) return nullptr;
   const auto now = Clock::now();
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());
@@ -95,10 +96,16 @@ Task<BackendConnection::Ptr> NodePool::checkout(CheckoutFailure& failure) {
     // third of pgsplit's failed system calls per transaction. If such a connection did die in
     // that moment, a read on it is retried elsewhere and a write fails with 08006, unapplied.
     const bool peek = now - conn->lastUsed() >= kPeekIdleAfter;
-    if (!old && !(peek && conn->idleSocketLooksDead())) co_return conn;
+    if (!old && !(peek && conn->idleSocketLooksDead())) return conn;
     if (old) ++stats_.lifetimeCloses;
     close(std::move(conn));
   }
+  return nullptr;
+}
+
+Task<BackendConnection::Ptr> NodePool::checkout(CheckoutFailure& failure) {
+  if (auto conn = tryCheckout()) co_return conn;
+  const auto now = Clock::now();
   if (waiters_.empty() && budget_->tryAcquire()) co_return co_await connectNew(failure);
 
   // Wait in line. The timer doubles as the wake-up signal: release() and slotGranted() cancel it.

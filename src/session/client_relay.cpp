@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pgsplit/net/send_now.hpp"
 #include "pgsplit/protocol/messages.hpp"
 #include "pgsplit/session/client_session.hpp"
 
@@ -25,8 +26,8 @@ void logSessionBug(std::uint64_t id, const char* where, std::exception_ptr e) {
   }
 }
 
-Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
-                                                    std::string& errorText) {
+BackendConnection::Ptr ClientSession::acquireNow(int node) {
+  if (state_ == State::Closed) return nullptr;
   const auto idx = static_cast<std::size_t>(node);
   // Operations hook: a node added by a reload after this client logged in.
   for (std::size_t i = pools_.size(); i <= idx; ++i) {
@@ -34,7 +35,7 @@ Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
     held_.emplace_back();
   }
   if (active_) {
-    if (active_->nodeIndex() == idx) co_return active_;
+    if (active_->nodeIndex() == idx) return active_;
     // Switching nodes (only ever when settled and idle): the relay's pending read on the current
     // backend ends, then session mode parks it; transaction mode gives it back.
     error_code ignored;
@@ -47,6 +48,24 @@ Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
   }
   BackendConnection::Ptr conn = std::move(held_[idx]);
   if (!conn) {
+    conn = pools_[idx]->tryCheckout();
+    if (!conn) return nullptr;
+    const auto gotAt = UnitTracker::Clock::now();  // also the send time of the unit
+    if (NodeLatency* l = worker_.stats().latency(idx)) l->poolWait.observe(0);
+    units_.checkedOut(conn.get(), gotAt);
+  }
+  attach(conn);
+  return conn;
+}
+
+Task<BackendConnection::Ptr> ClientSession::acquire(int node, ErrorSpec& error,
+                                                    std::string& errorText) {
+  if (auto conn = acquireNow(node)) co_return conn;
+  if (state_ == State::Closed) co_return nullptr;
+  // (acquireNow made room for the node and let any other active backend go: the pool's turn.)
+  const auto idx = static_cast<std::size_t>(node);
+  BackendConnection::Ptr conn;
+  {
     pool::CheckoutFailure failure;
     const auto askedAt = UnitTracker::Clock::now();  // operations: pool-wait histogram
     conn = co_await pools_[idx]->checkout(failure);
@@ -214,7 +233,8 @@ Task<bool> ClientSession::relayOnce(BackendConnection::Ptr conn) {
     if (result.consumed < chunk.size()) conn->markBroken();  // unsolicited bytes after it
   }
   relayFlushing_ = true;
-  const bool ok = out.empty() || co_await writeClient(out);
+  bool ok = writeClientNow(out);  // (the usual case: all of it, without suspending)
+  if (ok && !out.empty()) ok = co_await writeClient(out);
   relayFlushing_ = false;
   if (units_.hasAnswered()) units_.delivered(worker_, id_);  // operations: latency
   if (release) {
@@ -393,13 +413,22 @@ Task<void> ClientSession::retryElsewhere(const char* why) {
   if (target->txnStatus() == 'I') syncSettings(*target);
   const bool rewritten = renderBatch(*target, true, retry_.batch, retry_.ops, retry_.unit);
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(retry_.batch);
-  const bool sent = co_await transmit(target, out);
+  bool sent = transmitNow(*target, out);
+  if (sent && !out.empty()) sent = co_await transmit(target, out);
   retrying_ = false;
   clientSignal_.notify();
-  if (sent) co_await writeSynthetic(target);
+  if (sent && active_ == target && replies_.syntheticReady()) co_await writeSynthetic(target);
+}
+
+bool ClientSession::writeClientNow(std::string_view& bytes) {
+  // Only with no write under way or waiting: nothing may overtake them.
+  if (writingClient()) return true;
+  return net::sendNow(socket_, bytes);
 }
 
 Task<bool> ClientSession::writeClient(std::string_view bytes) {
+  if (!writeClientNow(bytes)) co_return false;
+  if (bytes.empty()) co_return true;
   // Writes go out in the order they were asked for (tickets): the relay's replies and pgsplit's
   // own answers must never overtake each other.
   const std::uint64_t ticket = nextWriteTicket_++;

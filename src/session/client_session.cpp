@@ -6,7 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pgsplit/net/send_now.hpp"
 #include "pgsplit/protocol/messages.hpp"
+#include "pgsplit/sql/lexer.hpp"
 
 namespace pgsplit::session {
 
@@ -194,7 +196,8 @@ Task<bool> ClientSession::handleMessage(Frame frame, std::string_view raw) {
       co_await writeClientError({"FATAL", "08P01", "invalid Query message"}, true);
       co_return false;
     }
-    if (batchOps_.empty() && sql::mentionsSessionControl(*text) && co_await answerDeallocate(*text))
+    if (batchOps_.empty() && sql::containsIgnoreAsciiCase(*text, "deallocate") &&
+        co_await answerDeallocate(*text))
       co_return true;
     if (batchOps_.empty() && sql::mentionsPgsplitParameter(*text) &&
         co_await answerPgsplitCommand(*text))
@@ -479,7 +482,8 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
                     byRule ? " [rule " : "",
                     byRule ? std::string_view(ruled.rule->name) : std::string_view(),
                     byRule ? "]" : "");
-      target = co_await acquire(d.node, err, errText);
+      target = acquireNow(d.node);  // (without suspending when a connection is at hand)
+      if (!target) target = co_await acquire(d.node, err, errText);
     } else {
       errText = std::move(d.refusal);  // names the node(s) at fault (routing/router.cpp)
       err = {"ERROR", routing::kRefusalSqlstate, errText};
@@ -561,10 +565,20 @@ Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool
   }
   batchOpen_ = !endsWithSync;
   std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(batch_);
-  const bool sent = co_await transmit(target, out);
+  bool sent = transmitNow(*target, out);  // (the usual case: all of it, without suspending)
+  if (sent && !out.empty()) sent = co_await transmit(target, out);
   clearBatch();
   if (!sent) co_return true;  // the relay sees the closed connection and reports it
+  if (active_ != target || !replies_.syntheticReady()) co_return true;
   co_return co_await writeSynthetic(target);
+}
+
+bool ClientSession::transmitNow(backend::BackendConnection& target, std::string_view& out) {
+  if (net::sendNow(target.socket(), out)) return true;
+  target.markBroken();
+  error_code ignored;
+  target.socket().close(ignored);
+  return false;
 }
 
 Task<bool> ClientSession::transmit(backend::BackendConnection::Ptr target, std::string_view out) {

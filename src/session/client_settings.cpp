@@ -93,7 +93,9 @@ void ClientSession::syncSettings(BackendConnection& target) {
       if (it == st.settings.end() || it->second != want) add(want);
     }
   }
-  if (!st.settings.empty() || !settings_.empty()) st.settings = settings_;
+  // (Compared first: clients of one application usually send the same settings, and the copy
+  // would allocate every node of the map each time a backend changes hands.)
+  if (st.settings != settings_) st.settings = settings_;
   st.settingsUnknown = false;
   st.syncedSession = id_;
   st.syncedVersion = settingsVersion_;

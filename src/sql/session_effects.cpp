@@ -230,15 +230,18 @@ bool tagMatches(const SessionEffect& e, std::string_view tag) {
 }
 
 bool mentionsSessionControl(std::string_view text) {
-  // One pass: at each letter that starts one of the words, compare the word.
+  // One pass (every Query goes through it): where the first two letters of one of the words
+  // stand, compare the word.
   static constexpr std::string_view kWords[] = {"discard", "deallocate", "savepoint", "release",
                                                 "rollback"};
   const std::size_t n = text.size();
   for (std::size_t i = 0; i + 7 <= n; ++i) {
     const char c = static_cast<char>(text[i] | 0x20);
     if (c != 'd' && c != 's' && c != 'r') continue;
+    const char c2 = static_cast<char>(text[i + 1] | 0x20);
     for (std::string_view w : kWords)
-      if (w[0] == c && i + w.size() <= n && equalsIgnoreAsciiCase(text.substr(i, w.size()), w))
+      if (w[0] == c && w[1] == c2 && i + w.size() <= n &&
+          equalsIgnoreAsciiCase(text.substr(i, w.size()), w))
         return true;
   }
   return false;

@@ -46,6 +46,14 @@ TEST(PgsplitCommands, MentionIsACheapPrefilter) {
   EXPECT_TRUE(mentionsPgsplitParameter("set PGSPLIT.min_lsn = '0/1'"));
   EXPECT_FALSE(mentionsPgsplitParameter("SELECT 1"));
   EXPECT_FALSE(mentionsPgsplitParameter("pgsplit"));
+  // Anchored on the dot: every dot is tried, at the start and at the end of the text too.
+  EXPECT_TRUE(mentionsPgsplitParameter("pgsplit.x"));
+  EXPECT_TRUE(mentionsPgsplitParameter("SELECT 1.5, a.b; SHOW PgSplit.write_lsn"));
+  EXPECT_TRUE(mentionsPgsplitParameter("SELECT 'pgsplit.'"));
+  EXPECT_FALSE(mentionsPgsplitParameter("SELECT 1.5, a.b, pgsplit_x.y, pg.split"));
+  EXPECT_FALSE(mentionsPgsplitParameter(".pgsplit"));
+  EXPECT_FALSE(mentionsPgsplitParameter("."));
+  EXPECT_FALSE(mentionsPgsplitParameter(""));
 }
 
 }  // namespace

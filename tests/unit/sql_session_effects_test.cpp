@@ -475,16 +475,34 @@ TEST(SqlSessionEffects, TagsAreTheServersCommandCompleteTags) {
 }
 
 TEST(SqlSessionEffects, MentionsSessionControl) {
-  for (std::string_view yes :
-       {"DISCARD ALL", "discard all", "DiScArD plans", "DEALLOCATE s1", "deallocate all",
-        "SELECT 1; Deallocate x", "/* discard */ SELECT 1", "SELECT 'deallocate'", "discarded",
-        "x_discard_y", "DISCARD", "DEALLOCATE", "SAVEPOINT a", "release a", "ROLLBACK TO a",
-        "Rollback", "UPDATE t SET x = 1; RELEASE SAVEPOINT s", "abc rollback"}) {
+  for (std::string_view yes : {"DISCARD ALL",
+                               "discard all",
+                               "DiScArD plans",
+                               "DEALLOCATE s1",
+                               "deallocate all",
+                               "SELECT 1; Deallocate x",
+                               "/* discard */ SELECT 1",
+                               "SELECT 'deallocate'",
+                               "discarded",
+                               "x_discard_y",
+                               "DISCARD",
+                               "DEALLOCATE",
+                               "SAVEPOINT a",
+                               "release a",
+                               "ROLLBACK TO a",
+                               "Rollback",
+                               "UPDATE t SET x = 1; RELEASE SAVEPOINT s",
+                               "abc rollback",
+                               "WHERE re = 1; rElEaSe s",
+                               "ds dsavepoint",
+                               "SELECT 1;DEALLOCATE",
+                               "rrollback"}) {
     EXPECT_TRUE(mentionsSessionControl(yes)) << yes;
   }
   for (std::string_view no :
        {"", "d", "discar", "DEALLOC s1", "SELECT 1", "dis card", "RESET ALL", "SET x = 1",
-        "PREPARE p AS SELECT 1", "COMMIT", "END", "BEGIN", "releas", "rollbac", "savepoin"}) {
+        "PREPARE p AS SELECT 1", "COMMIT", "END", "BEGIN", "releas", "rollbac", "savepoin",
+        "SELECT abalance FROM pgbench_accounts WHERE aid = 1", "dealer saves records"}) {
     EXPECT_FALSE(mentionsSessionControl(no)) << no;
   }
 }

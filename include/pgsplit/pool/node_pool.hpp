@@ -52,6 +52,9 @@ class NodePool {
 
   // An idle connection, a new one, or one released while waiting; nullptr with `failure` set.
   Task<BackendConnection::Ptr> checkout(CheckoutFailure& failure);
+  // checkout() when an idle connection is at hand (no login, no wait, no suspension); null
+  // otherwise.
+  BackendConnection::Ptr tryCheckout();
   // Returns a connection: reused if idle and healthy, otherwise closed.
   void release(BackendConnection::Ptr conn);
   // Returns a connection that needs a reset first: ROLLBACK when it is in a transaction, then

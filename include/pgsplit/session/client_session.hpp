@@ -82,6 +82,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   void clearBatch();
   // Writes out to a backend; on failure the connection is closed (the relay reports it).
   Task<bool> transmit(backend::BackendConnection::Ptr target, std::string_view out);
+  // What the backend's socket takes now, without suspending (out keeps the rest for transmit);
+  // false as transmit's.
+  bool transmitNow(backend::BackendConnection& target, std::string_view& out);
   // Writes pgsplit's own answers at the head of target's reply queue, if any.
   Task<bool> writeSynthetic(backend::BackendConnection::Ptr target);
   Task<bool> answerLocally(protocol::ErrorSpec error);
@@ -181,6 +184,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   // --- backends and the relay (client_relay.cpp) ---
   Task<backend::BackendConnection::Ptr> acquire(int node, protocol::ErrorSpec& error,
                                                 std::string& errorText);
+  // acquire() when it need not suspend: the node's backend is active or held, or its pool has
+  // one idle. Null: acquire() must wait (or the session is closed).
+  backend::BackendConnection::Ptr acquireNow(int node);
   void attach(backend::BackendConnection::Ptr conn);
   // Relays the active backend's replies to the client; runs for the whole session.
   static Task<void> relay(std::shared_ptr<ClientSession> self);
@@ -251,6 +257,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
 
   // --- writing to the client: one write at a time ---
   Task<bool> writeClient(std::string_view bytes);
+  // writeClient's first step, which never suspends: with no write under way, what the socket
+  // takes goes out now (bytes keeps the rest, for writeClient). False: the client is gone.
+  bool writeClientNow(std::string_view& bytes);
   Task<bool> writeClientError(protocol::ErrorSpec e, bool fatal);
 
   WorkerContext& worker_;

@@ -82,6 +82,7 @@ class RingQueue {
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
   T& front() { return items_[head_]; }
+  const T& front() const { return items_[head_]; }
   T& operator[](std::size_t i) { return items_[(head_ + i) & (items_.size() - 1)]; }
   void push(T item) {
     if (size_ == items_.size()) grow();
@@ -149,6 +150,10 @@ class ReplyStream {
   // At a message boundary with pgsplit's own answers at the head of the queue (nothing from the
   // backend comes before them): appends them to out. True if it did.
   bool takeSynthetic(std::string& out, ReplyListener& listener);
+  // Whether takeSynthetic would append anything now.
+  bool syntheticReady() const {
+    return remaining_ == 0 && !queue_.empty() && queue_.front().synthetic != 0;
+  }
 
   bool idle() const { return queue_.empty() && remaining_ == 0; }
   bool atBoundary() const { return remaining_ == 0; }

@@ -17,8 +17,9 @@ class Signal {
   Signal(const Signal&) = delete;
   Signal& operator=(const Signal&) = delete;
 
+  // (Not a coroutine itself: the awaitable Asio makes is returned as it is, one frame fewer.)
   Task<void> wait() {
-    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
         [this](auto handler) {
           waiters_.push_back(std::make_unique<Waiter<decltype(handler)>>(std::move(handler)));
         },
