@@ -527,48 +527,70 @@ Task<bool> ClientSession::submitUnit(bool endsWithSync) {
   // Operations: queries by node and route (metrics, SHOW STATS).
   worker_.stats().countUnit(target->nodeIndex(), worker_.nodes().nodes[target->nodeIndex()].role ==
                                                      routing::Role::Replica);
-  co_return co_await writeUnit(std::move(target), endsWithSync, cls);
+  // (writeUnit's steps, without its coroutine frame when the unit goes out at once.)
+  std::string_view out = renderUnit(*target, endsWithSync, cls);
+  if (sendUnitNow(*target, out)) co_return true;
+  co_return co_await finishUnit(std::move(target), out);
 }
 
 Task<bool> ClientSession::writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync,
                                     const sql::Classification& cls) {
+  std::string_view out = renderUnit(*target, endsWithSync, cls);
+  if (sendUnitNow(*target, out)) co_return true;
+  co_return co_await finishUnit(std::move(target), out);
+}
+
+std::string_view ClientSession::renderUnit(backend::BackendConnection& target, bool endsWithSync,
+                                           const sql::Classification& cls) {
   wire_.clear();
   const bool alone = replies_.pending() == 0 && replies_.atBoundary() && !batchOpen_;
   // A whole autocommit read on a replica, with nothing else in flight there, may be sent again
   // elsewhere until its reply starts (see retry_).
   const auto& snap = worker_.nodes();
-  const bool armable = alone && endsWithSync && target->txnStatus() == 'I' && cls.readOnly &&
+  const bool armable = alone && endsWithSync && target.txnStatus() == 'I' && cls.readOnly &&
                        cls.txnStart == sql::TxnStart::None &&
-                       snap.nodes[target->nodeIndex()].role == routing::Role::Replica;
+                       snap.nodes[target.nodeIndex()].role == routing::Role::Replica;
   if (armable) {
     retry_.batch.assign(batch_);
     retry_.ops = batchOps_;
     retry_.cls = cls;
-    retry_.node = static_cast<int>(target->nodeIndex());
+    retry_.node = static_cast<int>(target.nodeIndex());
     retry_.unit = unitSeq_;
     retryWanted_ = false;
   }
   armed_ = armable;
   // An idle backend is brought in line with the client's settings first, in the same write.
-  if (alone && target->txnStatus() == 'I') syncSettings(*target);
-  bool rewritten = renderBatch(*target, endsWithSync, batch_, batchOps_, unitSeq_);
+  if (alone && target.txnStatus() == 'I') syncSettings(target);
+  bool rewritten = renderBatch(target, endsWithSync, batch_, batchOps_, unitSeq_);
   if (captureLsn_ && endsWithSync && lastEndAccepted_) {
     appendWriteLsnQuery(rewritten);
     rewritten = true;
   }
   captureLsn_ = false;
   if (endsWithSync && lastEndAccepted_) ++pendingSyncs_;
-  unitWritten(*target, endsWithSync, endsWithSync && lastEndAccepted_);  // operations: latency
+  unitWritten(target, endsWithSync, endsWithSync && lastEndAccepted_);  // operations: latency
   if (endsWithSync) {
     if (!lastEndAccepted_) ledger_.abandon(unitSeq_, *this);  // the server skips it all
     closeUnit();
   }
   batchOpen_ = !endsWithSync;
-  std::string_view out = rewritten ? std::string_view(wire_) : std::string_view(batch_);
-  bool sent = transmitNow(*target, out);  // (the usual case: all of it, without suspending)
-  if (sent && !out.empty()) sent = co_await transmit(target, out);
+  return rewritten ? std::string_view(wire_) : std::string_view(batch_);
+}
+
+bool ClientSession::sendUnitNow(backend::BackendConnection& target, std::string_view& out) {
+  const bool sent = transmitNow(target, out);  // (the usual case: all of it, without suspending)
+  if (sent && !out.empty()) return false;
   clearBatch();
-  if (!sent) co_return true;  // the relay sees the closed connection and reports it
+  // (Not sent: the relay sees the closed connection and reports it.)
+  return !sent || active_.get() != &target || !replies_.syntheticReady();
+}
+
+Task<bool> ClientSession::finishUnit(backend::BackendConnection::Ptr target, std::string_view out) {
+  if (!out.empty()) {
+    const bool sent = co_await transmit(target, out);
+    clearBatch();
+    if (!sent) co_return true;
+  }
   if (active_ != target || !replies_.syntheticReady()) co_return true;
   co_return co_await writeSynthetic(target);
 }

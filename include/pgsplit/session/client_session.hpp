@@ -79,6 +79,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   Task<bool> submitUnit(bool endsWithSync);
   Task<bool> writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync,
                        const sql::Classification& cls);
+  // writeUnit's steps. renderUnit: the bytes of the unit for target (the reply bookkeeping done).
+  // sendUnitNow: they go out without suspending; true when the unit is done, false when
+  // finishUnit must write what is left of out (or pgsplit's own answers that lead the replies).
+  std::string_view renderUnit(backend::BackendConnection& target, bool endsWithSync,
+                              const sql::Classification& cls);
+  bool sendUnitNow(backend::BackendConnection& target, std::string_view& out);
+  Task<bool> finishUnit(backend::BackendConnection::Ptr target, std::string_view out);
   void clearBatch();
   // Writes out to a backend; on failure the connection is closed (the relay reports it).
   Task<bool> transmit(backend::BackendConnection::Ptr target, std::string_view out);
