@@ -1,5 +1,6 @@
 #include "pgsplit/sql/normalizer.hpp"
 
+#include <bit>
 #include <charconv>
 
 #include "pgsplit/sql/lexer.hpp"
@@ -93,48 +94,98 @@ bool walk(std::string_view text, bool standardStrings, Sink& sink) {
   return true;
 }
 
-// Reads with standard_conforming_strings on, or off when only that lexes.
+// Reads with standard_conforming_strings on, or off when only that lexes. True when the text
+// lexed whole with it on.
 template <class S>
-void walkEitherWay(std::string_view text, S& sink) {
+bool walkEitherWay(std::string_view text, S& sink) {
   {
     S probe = sink;
     if (walk(text, true, probe)) {
       sink = std::move(probe);
-      return;
+      return true;
     }
   }
   S fallback = sink;
   if (walk(text, false, fallback)) {
     sink = std::move(fallback);
-    return;
+    return false;
   }
   walk(text, true, sink);  // unreadable either way: cut where the standard reading gives up
+  return false;
 }
 
-class Fingerprint final : public Sink {
+// The second hash of a shape: the bytes fed eight at a time into a multiply-rotate step (each
+// step a bijection of the state and of the word), the count of bytes, and an avalanche.
+class WordHash {
+ public:
+  void add(unsigned char b) {
+    word_ |= std::uint64_t{b} << (8 * filled_);
+    ++count_;
+    if (++filled_ < 8) return;
+    state_ = step(state_, word_);
+    word_ = 0;
+    filled_ = 0;
+  }
+  std::uint64_t value() const {
+    std::uint64_t h = step(step(state_, word_), count_);
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
+    return h;
+  }
+
+ private:
+  static std::uint64_t step(std::uint64_t state, std::uint64_t word) {
+    return std::rotl(state ^ (word * 0x9E3779B185EBCA87ULL), 29) * 0xC2B2AE3D27D4EB4FULL +
+           0x165667B19E3779F9ULL;
+  }
+
+  std::uint64_t state_ = 0x27D4EB2F165667C5ULL;
+  std::uint64_t word_ = 0;
+  std::uint64_t count_ = 0;
+  unsigned filled_ = 0;
+};
+
+// The fingerprint (FNV-1a over kinds, folded token texts and markers) and, over the same bytes
+// and the kind of each constant, the check.
+class Shape final : public Sink {
  public:
   void token(const Token& t, bool) override {
-    byte(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
+    add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
     const bool fold = t.kind == TokenKind::Identifier;
     for (const char c : t.text) {
       auto u = static_cast<unsigned char>(c);
       if (fold && u >= 'A' && u <= 'Z') u = static_cast<unsigned char>(u - 'A' + 'a');
-      byte(u);
+      add(u);
     }
-    byte(0);
+    add(0);
   }
-  void constant(const Token&, bool) override { byte('?'); }
-  void list(bool) override { byte('L'); }
-  void semicolon() override { byte(';'); }
-  void unreadable() override { byte('!'); }
-  std::uint64_t value() const { return hash_ == 0 ? 1 : hash_; }
+  void constant(const Token& t, bool) override {
+    add('?');
+    check_.add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
+    if (t.kind == TokenKind::String) {
+      // Its form: ' E B X U $ (a string token is never empty).
+      auto form = static_cast<unsigned char>(t.text.front());
+      if (form >= 'a' && form <= 'z') form = static_cast<unsigned char>(form - 'a' + 'A');
+      check_.add(form);
+    }
+  }
+  void list(bool) override { add('L'); }
+  void semicolon() override { add(';'); }
+  void unreadable() override { add('!'); }
+  std::uint64_t fingerprint() const { return fnv_ == 0 ? 1 : fnv_; }
+  std::uint64_t check() const { return check_.value(); }
 
  private:
-  void byte(unsigned char b) {
-    hash_ ^= b;
-    hash_ *= 0x100000001B3ULL;  // FNV-1a
+  void add(unsigned char b) {
+    fnv_ ^= b;
+    fnv_ *= 0x100000001B3ULL;  // FNV-1a
+    check_.add(b);
   }
-  std::uint64_t hash_ = 0xCBF29CE484222325ULL;
+  std::uint64_t fnv_ = 0xCBF29CE484222325ULL;
+  WordHash check_;
 };
 
 // The highest $n of the text (placeholders are numbered after it), collapsed lists included.
@@ -221,9 +272,21 @@ std::string normalizeStatement(std::string_view text, std::size_t maxBytes) {
 }
 
 std::uint64_t statementFingerprint(std::string_view text) {
-  Fingerprint f;
-  walkEitherWay(text, f);
-  return f.value();
+  Shape s;
+  walkEitherWay(text, s);
+  return s.fingerprint();
+}
+
+StatementShape statementShape(std::string_view text) {
+  Shape s;
+  StatementShape out;
+  out.lexed = walkEitherWay(text, s);
+  out.fingerprint = s.fingerprint();
+  out.check = s.check();
+  out.hasBackslash = text.find('\\') != std::string_view::npos;
+  out.hasComment =
+      text.find("--") != std::string_view::npos || text.find("/*") != std::string_view::npos;
+  return out;
 }
 
 }  // namespace pgsplit::sql
