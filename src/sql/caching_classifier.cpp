@@ -9,7 +9,6 @@ namespace pgsplit::sql {
 
 namespace {
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 constexpr std::size_t kMaxScopesPerWorker = 4096;
 
 std::uint64_t load64(const char* p) {
@@ -72,10 +71,10 @@ std::uint64_t hashText(std::string_view text) {
 }
 
 struct CachingClassifier::Entry {
-  std::string text;
-  std::uint64_t hash = 0;
-  Analysis analysis;
+  std::uint64_t hash = 0;         // the table's key: hashText(text)
   std::uint64_t fingerprint = 0;  // statementFingerprint(text)
+  std::string text;               // text entries only
+  Analysis analysis;
   // The last resolution against the catalog, valid while the board's generation holds.
   ScopeId memoScope = kNoScope;
   std::uint64_t memoGeneration = 0;
@@ -86,11 +85,7 @@ struct CachingClassifier::Entry {
 
 CachingClassifier::CachingClassifier(CatalogBoard* board, ClassifierCounters* counters,
                                      std::size_t capacity)
-    : board_(board), counters_(counters), capacity_(capacity) {
-  if (capacity_ > 0) {
-    index_.assign(roundUpPow2(capacity_ * 2), 0);
-    seen_.assign(roundUpPow2(capacity_ * 4), 0);
-  }
+    : board_(board), counters_(counters), texts_(capacity, stats_.evictions) {
   if (board_ != nullptr) {
     generation_ = board_->generation();
     overrides_ = board_->overrides();
@@ -112,7 +107,7 @@ Classification CachingClassifier::classify(std::string_view text) {
 
 Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scope) {
   syncWithBoard();
-  if (capacity_ == 0 || text.size() > kMaxCachedText) {
+  if (texts_.capacity() == 0 || text.size() > kMaxCachedText) {
     bump(stats_.misses);
     uncached_ = analyze(text, overrides_.get());
     last_ = &uncached_;
@@ -121,30 +116,32 @@ Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scop
     return c;
   }
   const std::uint64_t hash = hashText(text);
-  if (const std::size_t pos = find(hash, text); pos != kNone) {
-    Entry& e = entries_[pos];
-    e.referenced = true;
+  if (Entry* e = texts_.find(hash, [text](const Entry& x) { return x.text == text; })) {
+    e->referenced = true;
     bump(stats_.hits);
-    last_ = &e.analysis;
-    Classification c = finish(e.analysis, &e, scope);
-    c.fingerprint = e.fingerprint;
+    last_ = &e->analysis;
+    Classification c = finish(e->analysis, e, scope);
+    c.fingerprint = e->fingerprint;
     return c;
   }
+
   bump(stats_.misses);
   uncached_ = analyze(text, overrides_.get());
   last_ = &uncached_;
   const std::uint64_t fingerprint = statementFingerprint(text);
   // Text seen once (a simple-protocol statement with its literals inline) is not cached:
   // it would push out the statements that do repeat.
-  if (!admit(hash)) {
+  if (!texts_.admit(hash)) {
     Classification c = finish(uncached_, nullptr, scope);
     c.fingerprint = fingerprint;
     return c;
   }
-  Entry* e = insert(hash, text, std::move(uncached_));
-  e->fingerprint = fingerprint;
-  last_ = &e->analysis;
-  Classification c = finish(e->analysis, e, scope);
+  Entry& e = texts_.insert(hash);
+  e.text.assign(text);
+  e.fingerprint = fingerprint;
+  e.analysis = std::move(uncached_);
+  last_ = &e.analysis;
+  Classification c = finish(e.analysis, &e, scope);
   c.fingerprint = fingerprint;
   return c;
 }
@@ -235,18 +232,31 @@ void CachingClassifier::requestMisses(ScopeId scope, const Misses& misses) {
   board_->request(scope, fresh);
 }
 
-std::size_t CachingClassifier::find(std::uint64_t hash, std::string_view text) const {
-  const std::size_t mask = index_.size() - 1;
-  for (std::size_t i = hash & mask; index_[i] != 0; i = (i + 1) & mask) {
-    const Entry& e = entries_[index_[i] - 1];
-    if (e.hash == hash && e.text == text) return index_[i] - 1;
+CachingClassifier::Table::Table(std::size_t capacity, std::atomic<std::uint64_t>& evictions)
+    : capacity_(capacity), evictions_(&evictions) {
+  if (capacity_ > 0) {
+    index_.assign(roundUpPow2(capacity_ * 2), 0);
+    seen_.assign(roundUpPow2(capacity_ * 4), 0);
   }
-  return kNone;
 }
 
-// A lossy "seen once" filter: two candidate slots per text, so two texts that keep colliding
-// on one slot still get in.
-bool CachingClassifier::admit(std::uint64_t hash) {
+CachingClassifier::Table::~Table() = default;
+
+template <class Same>
+CachingClassifier::Entry* CachingClassifier::Table::find(std::uint64_t hash, Same same) {
+  if (index_.empty()) return nullptr;
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t i = hash & mask; index_[i] != 0; i = (i + 1) & mask) {
+    Entry& e = entries_[index_[i] - 1];
+    if (e.hash == hash && same(e)) return &e;
+  }
+  return nullptr;
+}
+
+// A lossy "seen once" filter: two candidate slots per hash, so two that keep colliding on one
+// slot still get in.
+bool CachingClassifier::Table::admit(std::uint64_t hash) {
+  if (seen_.empty()) return false;
   const std::size_t mask = seen_.size() - 1;
   std::uint64_t& first = seen_[(hash >> 20) & mask];
   std::uint64_t& second = seen_[(hash >> 42) & mask];
@@ -258,8 +268,7 @@ bool CachingClassifier::admit(std::uint64_t hash) {
   return false;
 }
 
-CachingClassifier::Entry* CachingClassifier::insert(std::uint64_t hash, std::string_view text,
-                                                    Analysis analysis) {
+CachingClassifier::Entry& CachingClassifier::Table::insert(std::uint64_t hash) {
   std::size_t pos;
   if (free_.empty() && entries_.size() < capacity_) {
     entries_.emplace_back();
@@ -270,9 +279,7 @@ CachingClassifier::Entry* CachingClassifier::insert(std::uint64_t hash, std::str
     free_.pop_back();
   }
   Entry& e = entries_[pos];
-  e.text.assign(text);
   e.hash = hash;
-  e.analysis = std::move(analysis);
   e.memoScope = kNoScope;
   e.referenced = false;
   e.used = true;
@@ -282,10 +289,10 @@ CachingClassifier::Entry* CachingClassifier::insert(std::uint64_t hash, std::str
   while (index_[i] != 0)
     i = (i + 1) & mask;
   index_[i] = static_cast<std::uint32_t>(pos + 1);
-  return &e;
+  return e;
 }
 
-void CachingClassifier::evictOne() {
+void CachingClassifier::Table::evictOne() {
   for (std::size_t steps = 0; steps <= 2 * entries_.size(); ++steps) {
     if (hand_ >= entries_.size()) hand_ = 0;
     Entry& e = entries_[hand_];
@@ -300,13 +307,13 @@ void CachingClassifier::evictOne() {
     e.analysis = {};
     free_.push_back(pos);
     --used_;
-    bump(stats_.evictions);
+    bump(*evictions_);
     return;
   }
 }
 
 // Linear probing with backward-shift deletion: no tombstones, lookups stay short.
-void CachingClassifier::eraseFromIndex(std::size_t entry) {
+void CachingClassifier::Table::eraseFromIndex(std::size_t entry) {
   const std::size_t mask = index_.size() - 1;
   std::size_t i = entries_[entry].hash & mask;
   while (index_[i] != entry + 1)
@@ -323,12 +330,16 @@ void CachingClassifier::eraseFromIndex(std::size_t entry) {
   }
 }
 
-void CachingClassifier::clear() {
+void CachingClassifier::Table::clear() {
   entries_.clear();
   free_.clear();
   std::fill(index_.begin(), index_.end(), 0);
   hand_ = 0;
   used_ = 0;
+}
+
+void CachingClassifier::clear() {
+  texts_.clear();
 }
 
 }  // namespace pgsplit::sql

@@ -53,22 +53,53 @@ class CachingClassifier {
   const Analysis& lastAnalysis() const { return *last_; }
 
   const Stats& stats() const { return stats_; }
-  std::size_t size() const { return used_; }  // statements cached
-  std::size_t capacity() const { return capacity_; }
+  std::size_t size() const { return texts_.size(); }  // statements cached
+  std::size_t capacity() const { return texts_.capacity(); }
 
  private:
   struct Entry;
+
+  // Entries under a 64-bit hash: an open-addressing index of entry positions + 1 (linear
+  // probing, backward-shift deletion), CLOCK eviction, and a lossy "seen once" filter.
+  class Table {
+   public:
+    Table(std::size_t capacity, std::atomic<std::uint64_t>& evictions);
+    ~Table();
+    Table(const Table&) = delete;
+    Table& operator=(const Table&) = delete;
+
+    std::size_t capacity() const { return capacity_; }
+    std::size_t size() const { return used_; }
+    // The entry under hash for which same(entry) holds, or null.
+    template <class Same>
+    Entry* find(std::uint64_t hash, Same same);
+    // Whether hash was offered before (and is then forgotten): the second sighting is cached.
+    bool admit(std::uint64_t hash);
+    // A new entry under hash with an empty memo (the rest is the caller's to fill), another one
+    // evicted when the table is full.
+    Entry& insert(std::uint64_t hash);
+    void clear();
+
+   private:
+    void evictOne();
+    void eraseFromIndex(std::size_t entry);
+
+    std::size_t capacity_;
+    std::atomic<std::uint64_t>* evictions_;
+    std::vector<Entry> entries_;
+    std::vector<std::uint32_t> index_;
+    std::vector<std::size_t> free_;
+    std::size_t hand_ = 0;  // CLOCK
+    std::size_t used_ = 0;
+    std::vector<std::uint64_t> seen_;  // hashes offered once
+  };
+
   Classification classifyIn(std::string_view text, ScopeId scope);
   Classification finish(const Analysis& analysis, Entry* entry, ScopeId scope);
   ScopeId scopeOf(std::string_view database, std::string_view user);
   void syncWithBoard();
   const CatalogSnapshot* snapshotOf(ScopeId scope);
   void requestMisses(ScopeId scope, const Misses& misses);
-  std::size_t find(std::uint64_t hash, std::string_view text) const;
-  Entry* insert(std::uint64_t hash, std::string_view text, Analysis analysis);
-  void evictOne();
-  void eraseFromIndex(std::size_t entry);
-  bool admit(std::uint64_t hash);
   void clear();
   static void bump(std::atomic<std::uint64_t>& counter) {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -78,7 +109,6 @@ class CachingClassifier {
   ClassifierCounters* counters_;
   Analysis uncached_;  // the last text analysed but not cached
   const Analysis* last_ = &uncached_;
-  std::size_t capacity_;
   Stats stats_;
 
   // The board's state as this worker last saw it.
@@ -96,13 +126,7 @@ class CachingClassifier {
   std::vector<KnownScope> scopes_;
   std::size_t lastScope_ = 0;
 
-  // The cache: entries, an open-addressing index of entry positions + 1, and a CLOCK hand.
-  std::vector<Entry> entries_;
-  std::vector<std::uint32_t> index_;
-  std::vector<std::size_t> free_;
-  std::size_t hand_ = 0;
-  std::size_t used_ = 0;
-  std::vector<std::uint64_t> seen_;  // texts seen once: the second sighting is cached
+  Table texts_;  // by hashText(text)
 };
 
 // 64-bit hash of statement text (four lanes, 8 bytes at a time).
