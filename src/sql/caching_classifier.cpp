@@ -71,7 +71,7 @@ std::uint64_t hashText(std::string_view text) {
 }
 
 struct CachingClassifier::Entry {
-  std::uint64_t hash = 0;         // the table's key: hashText(text)
+  std::uint64_t hash = 0;         // the table's key: hashText(text), or the shape's check
   std::uint64_t fingerprint = 0;  // statementFingerprint(text)
   std::string text;               // text entries only
   Analysis analysis;
@@ -83,9 +83,30 @@ struct CachingClassifier::Entry {
   bool used = false;
 };
 
+namespace {
+
+// Whether an analysis holds for every text of its shape, whatever their constants: a plain read
+// or a plain write (DML, CALL, DO, LOCK, ...), each decided by its tokens alone. Not SET or
+// RESET (a value may make it pin), transaction control (BEGIN ISOLATION LEVEL ..., PREPARE
+// TRANSACTION 'gid'), DDL (CREATE FUNCTION bodies, and the catalog facts it makes stale), a
+// pin, a hint, nor a verdict that read a constant's value (EXPLAIN (ANALYZE 'off')).
+bool holdsForShape(const Analysis& a) {
+  const Classification& c = a.classification;
+  if (a.readsConstants || c.pins || c.setsSessionState || c.hint != Hint::None ||
+      c.txnStart != TxnStart::None || !a.catalogChanges.empty()) {
+    return false;
+  }
+  return c.kinds != 0 && (c.kinds & ~(kReadStatement | kWriteStatement)) == 0;
+}
+
+}  // namespace
+
 CachingClassifier::CachingClassifier(CatalogBoard* board, ClassifierCounters* counters,
-                                     std::size_t capacity)
-    : board_(board), counters_(counters), texts_(capacity, stats_.evictions) {
+                                     std::size_t capacity, std::size_t shapeCapacity)
+    : board_(board),
+      counters_(counters),
+      texts_(capacity, stats_.evictions),
+      shapes_(capacity > 0 ? shapeCapacity : 0, stats_.shapeEvictions) {
   if (board_ != nullptr) {
     generation_ = board_->generation();
     overrides_ = board_->overrides();
@@ -125,24 +146,42 @@ Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scop
     return c;
   }
 
-  bump(stats_.misses);
-  uncached_ = analyze(text, overrides_.get());
-  last_ = &uncached_;
-  const std::uint64_t fingerprint = statementFingerprint(text);
+  // A text of the same shape may have been analysed: one lexer pass instead of an analysis.
+  const StatementShape shape = statementShape(text);
+  const auto sameShape = [&shape](const Entry& x) { return x.fingerprint == shape.fingerprint; };
+  Entry* model = shape.shareable() ? shapes_.find(shape.check, sameShape) : nullptr;
+  if (model != nullptr) {
+    model->referenced = true;
+    bump(stats_.shapeHits);
+  } else {
+    bump(stats_.misses);
+    uncached_ = analyze(text, overrides_.get());
+    if (shape.shareable() && holdsForShape(uncached_) && shapes_.admit(shape.check)) {
+      model = &shapes_.insert(shape.check);
+      model->fingerprint = shape.fingerprint;
+      model->analysis = std::move(uncached_);
+    }
+  }
+
   // Text seen once (a simple-protocol statement with its literals inline) is not cached:
   // it would push out the statements that do repeat.
-  if (!texts_.admit(hash)) {
-    Classification c = finish(uncached_, nullptr, scope);
-    c.fingerprint = fingerprint;
-    return c;
+  Entry* entry = model;
+  if (texts_.admit(hash)) {
+    entry = &texts_.insert(hash);
+    entry->text.assign(text);
+    entry->fingerprint = shape.fingerprint;
+    if (model != nullptr) {
+      entry->analysis = model->analysis;
+      entry->memoScope = model->memoScope;
+      entry->memoGeneration = model->memoGeneration;
+      entry->memo = model->memo;
+    } else {
+      entry->analysis = std::move(uncached_);
+    }
   }
-  Entry& e = texts_.insert(hash);
-  e.text.assign(text);
-  e.fingerprint = fingerprint;
-  e.analysis = std::move(uncached_);
-  last_ = &e.analysis;
-  Classification c = finish(e.analysis, &e, scope);
-  c.fingerprint = fingerprint;
+  last_ = entry != nullptr ? &entry->analysis : &uncached_;
+  Classification c = finish(*last_, entry, scope);
+  c.fingerprint = shape.fingerprint;
   return c;
 }
 
@@ -340,6 +379,7 @@ void CachingClassifier::Table::clear() {
 
 void CachingClassifier::clear() {
   texts_.clear();
+  shapes_.clear();
 }
 
 }  // namespace pgsplit::sql

@@ -2,6 +2,15 @@
 // The classifier a session calls: one per worker thread (never locked), with a bounded cache
 // keyed by statement text and the primary's catalog (CatalogBoard) to judge user functions
 // and relations. A hit costs a hash of the text, one comparison and one atomic load.
+//
+// Behind it, a second bounded cache keyed by the statement's shape (sql::statementShape: its
+// constants stripped), for simple-protocol clients that send each statement with new literals
+// inline (pgbench -S): a text of a known shape costs one lexer pass instead of an analysis. A
+// shape stands only for texts whose classification cannot depend on their literals: no
+// backslash (literals may end elsewhere with standard_conforming_strings off), no comment
+// (hints), lexed whole; and an analysis that is a plain read or a plain write (see
+// holdsForShape in the .cpp: no pin, hint, session state, transaction control, DDL, nor a
+// verdict that read a constant's value).
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -25,20 +34,25 @@ struct ClassifierCounters {
 class CachingClassifier {
  public:
   static constexpr std::size_t kDefaultCapacity = 4096;
+  static constexpr std::size_t kDefaultShapeCapacity = 1024;
   // Longer texts are classified every time: caching them would cost more memory than time.
   static constexpr std::size_t kMaxCachedText = 16 * 1024;
 
   // Single writer (the worker), any reader (metrics): plain loads and stores, no lock prefix.
+  // hits + shapeHits + misses = statements classified.
   struct Stats {
-    std::atomic<std::uint64_t> hits{0};
-    std::atomic<std::uint64_t> misses{0};
-    std::atomic<std::uint64_t> evictions{0};
+    std::atomic<std::uint64_t> hits{0};       // the text was cached
+    std::atomic<std::uint64_t> shapeHits{0};  // a text of its shape was: not analysed
+    std::atomic<std::uint64_t> misses{0};     // analysed
+    std::atomic<std::uint64_t> evictions{0};  // texts pushed out
+    std::atomic<std::uint64_t> shapeEvictions{0};
   };
 
   // board may be null (no catalog: user functions are writes, relations readable);
-  // capacity 0 disables the cache.
+  // capacity 0 disables both caches, shapeCapacity 0 the shape cache.
   CachingClassifier(CatalogBoard* board, ClassifierCounters* counters,
-                    std::size_t capacity = kDefaultCapacity);
+                    std::size_t capacity = kDefaultCapacity,
+                    std::size_t shapeCapacity = kDefaultShapeCapacity);
   ~CachingClassifier();
   CachingClassifier(const CachingClassifier&) = delete;
   CachingClassifier& operator=(const CachingClassifier&) = delete;
@@ -55,6 +69,7 @@ class CachingClassifier {
   const Stats& stats() const { return stats_; }
   std::size_t size() const { return texts_.size(); }  // statements cached
   std::size_t capacity() const { return texts_.capacity(); }
+  std::size_t shapes() const { return shapes_.size(); }  // shapes cached
 
  private:
   struct Entry;
@@ -126,7 +141,8 @@ class CachingClassifier {
   std::vector<KnownScope> scopes_;
   std::size_t lastScope_ = 0;
 
-  Table texts_;  // by hashText(text)
+  Table texts_;   // by hashText(text)
+  Table shapes_;  // by StatementShape::check
 };
 
 // 64-bit hash of statement text (four lanes, 8 bytes at a time).
