@@ -58,8 +58,9 @@ struct Sink {
   ~Sink() = default;
 };
 
-// True when the whole text lexed.
-bool walk(std::string_view text, bool standardStrings, Sink& sink) {
+// True when the whole text lexed. (A template: the sinks are final, their calls inlined.)
+template <class S>
+bool walk(std::string_view text, bool standardStrings, S& sink) {
   Lexer lexer(text, false, standardStrings);
   std::size_t prevEnd = kNoEnd;
   bool pendingSemicolon = false;
@@ -153,39 +154,44 @@ class WordHash {
 class Shape final : public Sink {
  public:
   void token(const Token& t, bool) override {
-    add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
+    Hashes h = hashes_;  // a local copy stays in registers through the loop
+    h.add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
     const bool fold = t.kind == TokenKind::Identifier;
     for (const char c : t.text) {
       auto u = static_cast<unsigned char>(c);
       if (fold && u >= 'A' && u <= 'Z') u = static_cast<unsigned char>(u - 'A' + 'a');
-      add(u);
+      h.add(u);
     }
-    add(0);
+    h.add(0);
+    hashes_ = h;
   }
   void constant(const Token& t, bool) override {
-    add('?');
-    check_.add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
+    hashes_.add('?');
+    hashes_.check.add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
     if (t.kind == TokenKind::String) {
       // Its form: ' E B X U $ (a string token is never empty).
       auto form = static_cast<unsigned char>(t.text.front());
       if (form >= 'a' && form <= 'z') form = static_cast<unsigned char>(form - 'a' + 'A');
-      check_.add(form);
+      hashes_.check.add(form);
     }
   }
-  void list(bool) override { add('L'); }
-  void semicolon() override { add(';'); }
-  void unreadable() override { add('!'); }
-  std::uint64_t fingerprint() const { return fnv_ == 0 ? 1 : fnv_; }
-  std::uint64_t check() const { return check_.value(); }
+  void list(bool) override { hashes_.add('L'); }
+  void semicolon() override { hashes_.add(';'); }
+  void unreadable() override { hashes_.add('!'); }
+  std::uint64_t fingerprint() const { return hashes_.fnv == 0 ? 1 : hashes_.fnv; }
+  std::uint64_t check() const { return hashes_.check.value(); }
 
  private:
-  void add(unsigned char b) {
-    fnv_ ^= b;
-    fnv_ *= 0x100000001B3ULL;  // FNV-1a
-    check_.add(b);
-  }
-  std::uint64_t fnv_ = 0xCBF29CE484222325ULL;
-  WordHash check_;
+  struct Hashes {
+    void add(unsigned char b) {
+      fnv ^= b;
+      fnv *= 0x100000001B3ULL;  // FNV-1a
+      check.add(b);
+    }
+    std::uint64_t fnv = 0xCBF29CE484222325ULL;
+    WordHash check;
+  };
+  Hashes hashes_;
 };
 
 // The highest $n of the text (placeholders are numbered after it), collapsed lists included.
