@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstring>
 
+#include "final_mix.hpp"
 #include "pgsplit/sql/normalizer.hpp"
 
 namespace pgsplit::sql {
@@ -24,15 +25,6 @@ constexpr std::uint64_t kPrime4 = 0x85EBCA77C2B2AE63ULL;
 
 std::uint64_t lane(std::uint64_t acc, std::uint64_t word) {
   return std::rotl(acc + word * kPrime2, 31) * kPrime1;
-}
-
-std::uint64_t finalMix(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDULL;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ULL;
-  h ^= h >> 33;
-  return h;
 }
 
 std::size_t roundUpPow2(std::size_t n) {
@@ -67,7 +59,7 @@ std::uint64_t hashText(std::string_view text) {
   std::uint64_t tail = 0;
   std::memcpy(&tail, p, n);
   h = std::rotl(h ^ (tail * kPrime3), 23) * kPrime2 + kPrime3;
-  return finalMix(h);
+  return detail::finalMix(h);
 }
 
 struct CachingClassifier::Entry {

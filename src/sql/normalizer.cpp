@@ -3,6 +3,7 @@
 #include <bit>
 #include <charconv>
 
+#include "final_mix.hpp"
 #include "pgsplit/sql/lexer.hpp"
 
 namespace pgsplit::sql {
@@ -127,15 +128,7 @@ class WordHash {
     word_ = 0;
     filled_ = 0;
   }
-  std::uint64_t value() const {
-    std::uint64_t h = step(step(state_, word_), count_);
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDULL;
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53ULL;
-    h ^= h >> 33;
-    return h;
-  }
+  std::uint64_t value() const { return detail::finalMix(step(step(state_, word_), count_)); }
 
  private:
   static std::uint64_t step(std::uint64_t state, std::uint64_t word) {
