@@ -419,10 +419,28 @@ std::string otherLiterals(std::string_view sql) {
   return out;
 }
 
+// The text with the ASCII letters of its unquoted words (keywords and names) in the other case:
+// PostgreSQL folds them, the fingerprint folds them, so must the classifier.
+std::string otherCase(std::string_view sql) {
+  std::string out(sql);
+  Lexer lexer(sql);
+  for (Token t = lexer.next(); t.kind != TokenKind::End && t.kind != TokenKind::Error;
+       t = lexer.next()) {
+    if (t.kind != TokenKind::Identifier) continue;
+    for (std::size_t i = t.offset; i < t.offset + t.text.size(); ++i) {
+      const char c = out[i];
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) out[i] = static_cast<char>(c ^ 0x20);
+    }
+  }
+  return out;
+}
+
 // Every case of the classifier's table, classified after a text of its shape with other literals
-// was (and the other way round): the same verdict as a fresh analysis, field by field.
+// was (and the other way round, and with its words in the other case): the same verdict as a
+// fresh analysis, field by field.
 TEST(ShapeCache, EveryCaseAfterItsShapeWithOtherLiterals) {
   std::size_t shared = 0;
+  std::size_t sharedFolded = 0;
   std::size_t withLiterals = 0;
   for (const spec::Case& k : spec::kAllCases) {
     const std::string sql(k.sql);
@@ -433,6 +451,8 @@ TEST(ShapeCache, EveryCaseAfterItsShapeWithOtherLiterals) {
     if (probeAfter(c, other, sql)) ++shared;
     CachingClassifier back(nullptr, nullptr, 64);
     probeAfter(back, sql, other);
+    CachingClassifier folded(nullptr, nullptr, 64);
+    if (probeAfter(folded, otherCase(other), sql)) ++sharedFolded;
     // And the table's own expectation.
     const Classification got = c.classify(sql);
     EXPECT_EQ(got.readOnly, k.readOnly) << sql;
@@ -442,6 +462,7 @@ TEST(ShapeCache, EveryCaseAfterItsShapeWithOtherLiterals) {
   // apart (hints, SET, pins, ...).
   EXPECT_GT(withLiterals, 150U);
   EXPECT_GT(shared, withLiterals / 3);
+  EXPECT_EQ(sharedFolded, shared);
   std::printf("[ shapes ] %zu of %zu cases with literals answered from a shape\n", shared,
               withLiterals);
 }
