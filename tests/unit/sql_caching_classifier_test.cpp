@@ -244,6 +244,29 @@ TEST(ShapeCache, BoundedAndOffWhenAsked) {
   EXPECT_EQ(noCache.stats().misses.load(), 10U);
 }
 
+// Random churn over both caches (shapes and texts pushed out, texts copied from shapes): every
+// answer, and what lastAnalysis() names, must still be the ones for that text.
+TEST(ShapeCache, ChurnNeverMixesUpShapes) {
+  CachingClassifier c(nullptr, nullptr, 16, 8);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    const unsigned table = rng() % 40;
+    const unsigned value = rng() % 30;
+    const std::string t = "t" + std::to_string(table);
+    const std::string sql = (table % 2 == 0)
+                                ? "SELECT * FROM " + t + " WHERE id = " + std::to_string(value)
+                                : "DELETE FROM " + t + " WHERE id = " + std::to_string(value);
+    const Classification got = c.classify(sql);
+    ASSERT_EQ(got.readOnly, table % 2 == 0) << sql;
+    ASSERT_EQ(got.fingerprint, statementFingerprint(sql)) << sql;
+    ASSERT_EQ(c.lastAnalysis().tables, std::vector<std::string>{objectKey("", t)}) << sql;
+  }
+  EXPECT_GT(c.stats().shapeHits.load(), 1000U);
+  EXPECT_GT(c.stats().hits.load(), 100U);
+  EXPECT_GT(c.stats().shapeEvictions.load(), 100U);
+  EXPECT_GT(c.stats().evictions.load(), 100U);
+}
+
 // The eligibility rules, one hazard each: the probe has the seed's shape key (or would have,
 // but for what the rule is about) and a fresh analysis classifies it otherwise. Used, the shape
 // would give the seed's verdict; these fail if a rule is dropped.
