@@ -142,8 +142,9 @@ class WordHash {
   unsigned filled_ = 0;
 };
 
-// The fingerprint (FNV-1a over kinds, folded token texts and markers) and, over the same bytes
-// and the kind of each constant, the check.
+// The fingerprint (FNV-1a over kinds, folded token texts and markers) and, when asked for, over
+// the same bytes and the kind of each constant, the check.
+template <bool kWithCheck>
 class Shape final : public Sink {
  public:
   void token(const Token& t, bool) override {
@@ -160,12 +161,14 @@ class Shape final : public Sink {
   }
   void constant(const Token& t, bool) override {
     hashes_.add('?');
-    hashes_.check.add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
-    if (t.kind == TokenKind::String) {
-      // Its form: ' E B X U $ (a string token is never empty).
-      auto form = static_cast<unsigned char>(t.text.front());
-      if (form >= 'a' && form <= 'z') form = static_cast<unsigned char>(form - 'a' + 'A');
-      hashes_.check.add(form);
+    if constexpr (kWithCheck) {
+      hashes_.check.add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
+      if (t.kind == TokenKind::String) {
+        // Its form: ' E B X U $ (a string token is never empty).
+        auto form = static_cast<unsigned char>(t.text.front());
+        if (form >= 'a' && form <= 'z') form = static_cast<unsigned char>(form - 'a' + 'A');
+        hashes_.check.add(form);
+      }
     }
   }
   void list(bool) override { hashes_.add('L'); }
@@ -179,7 +182,7 @@ class Shape final : public Sink {
     void add(unsigned char b) {
       fnv ^= b;
       fnv *= 0x100000001B3ULL;  // FNV-1a
-      check.add(b);
+      if constexpr (kWithCheck) check.add(b);
     }
     std::uint64_t fnv = 0xCBF29CE484222325ULL;
     WordHash check;
@@ -271,13 +274,13 @@ std::string normalizeStatement(std::string_view text, std::size_t maxBytes) {
 }
 
 std::uint64_t statementFingerprint(std::string_view text) {
-  Shape s;
+  Shape<false> s;
   walkEitherWay(text, s);
   return s.fingerprint();
 }
 
 StatementShape statementShape(std::string_view text) {
-  Shape s;
+  Shape<true> s;
   StatementShape out;
   out.lexed = walkEitherWay(text, s);
   out.fingerprint = s.fingerprint();
