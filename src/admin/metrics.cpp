@@ -89,6 +89,15 @@ constexpr std::array kFamilies{
            "replica connection failed)."},
     Family{"pgsplit_ignored_replica_hints_total", "counter",
            "/* pgsplit:replica */ hints on statements that need the primary (ignored)."},
+    Family{"pgsplit_classifier_cache_hits_total", "counter",
+           "Statements classified from the per-worker cache: the same text was seen before."},
+    Family{"pgsplit_classifier_cache_shape_hits_total", "counter",
+           "Statements classified from a cached text of the same shape with other literals "
+           "(pgbench -S style): lexed once, not analysed."},
+    Family{"pgsplit_classifier_cache_misses_total", "counter",
+           "Statements analysed: neither their text nor their shape was cached."},
+    Family{"pgsplit_classifier_cache_evictions_total", "counter",
+           "Entries pushed out of the classifier caches: cache=text or shape."},
     Family{"pgsplit_rule_hits_total", "counter",
            "Units of work a routing rule decided (routed, or refused by a block rule)."},
     Family{"pgsplit_rule_writes_kept_on_primary_total", "counter",
@@ -384,6 +393,18 @@ std::string renderMetrics(const Overview& o) {
            static_cast<double>(o.readRetries));
   w.family("pgsplit_ignored_replica_hints_total");
   w.sample("pgsplit_ignored_replica_hints_total", {}, static_cast<double>(o.ignoredReplicaHints));
+  w.family("pgsplit_classifier_cache_hits_total");
+  w.sample("pgsplit_classifier_cache_hits_total", {}, static_cast<double>(o.classifier.hits));
+  w.family("pgsplit_classifier_cache_shape_hits_total");
+  w.sample("pgsplit_classifier_cache_shape_hits_total", {},
+           static_cast<double>(o.classifier.shapeHits));
+  w.family("pgsplit_classifier_cache_misses_total");
+  w.sample("pgsplit_classifier_cache_misses_total", {}, static_cast<double>(o.classifier.misses));
+  w.family("pgsplit_classifier_cache_evictions_total");
+  w.sample("pgsplit_classifier_cache_evictions_total", {"cache", "text"},
+           static_cast<double>(o.classifier.evictions));
+  w.sample("pgsplit_classifier_cache_evictions_total", {"cache", "shape"},
+           static_cast<double>(o.classifier.shapeEvictions));
 
   // Routing rules (issue #9): those of the configuration in force, by name.
   auto perRule = [&](std::string_view family, auto value) {

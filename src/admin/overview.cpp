@@ -56,6 +56,14 @@ Task<Overview> collectOverview(session::Runtime* runtime) {
   o.readRetries = runtime->readRetries.load(std::memory_order_relaxed);
   o.ignoredReplicaHints =
       runtime->classifierCounters.ignoredReplicaHints.load(std::memory_order_relaxed);
+  for (session::WorkerContext* w : runtime->workers) {
+    const sql::CachingClassifier::Stats& st = w->classifier().stats();
+    o.classifier.hits += st.hits.load(std::memory_order_relaxed);
+    o.classifier.shapeHits += st.shapeHits.load(std::memory_order_relaxed);
+    o.classifier.misses += st.misses.load(std::memory_order_relaxed);
+    o.classifier.evictions += st.evictions.load(std::memory_order_relaxed);
+    o.classifier.shapeEvictions += st.shapeEvictions.load(std::memory_order_relaxed);
+  }
 
   o.workers = co_await session::gatherReports(runtime);
   for (const auto& w : o.workers) {

@@ -3,13 +3,13 @@
 #include <bit>
 #include <cstring>
 
+#include "final_mix.hpp"
 #include "pgsplit/sql/normalizer.hpp"
 
 namespace pgsplit::sql {
 
 namespace {
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 constexpr std::size_t kMaxScopesPerWorker = 4096;
 
 std::uint64_t load64(const char* p) {
@@ -25,15 +25,6 @@ constexpr std::uint64_t kPrime4 = 0x85EBCA77C2B2AE63ULL;
 
 std::uint64_t lane(std::uint64_t acc, std::uint64_t word) {
   return std::rotl(acc + word * kPrime2, 31) * kPrime1;
-}
-
-std::uint64_t finalMix(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDULL;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ULL;
-  h ^= h >> 33;
-  return h;
 }
 
 std::size_t roundUpPow2(std::size_t n) {
@@ -68,14 +59,14 @@ std::uint64_t hashText(std::string_view text) {
   std::uint64_t tail = 0;
   std::memcpy(&tail, p, n);
   h = std::rotl(h ^ (tail * kPrime3), 23) * kPrime2 + kPrime3;
-  return finalMix(h);
+  return detail::finalMix(h);
 }
 
 struct CachingClassifier::Entry {
-  std::string text;
-  std::uint64_t hash = 0;
-  Analysis analysis;
+  std::uint64_t hash = 0;         // the table's key: hashText(text), or the shape's check
   std::uint64_t fingerprint = 0;  // statementFingerprint(text)
+  std::string text;               // text entries only
+  Analysis analysis;
   // The last resolution against the catalog, valid while the board's generation holds.
   ScopeId memoScope = kNoScope;
   std::uint64_t memoGeneration = 0;
@@ -84,13 +75,30 @@ struct CachingClassifier::Entry {
   bool used = false;
 };
 
-CachingClassifier::CachingClassifier(CatalogBoard* board, ClassifierCounters* counters,
-                                     std::size_t capacity)
-    : board_(board), counters_(counters), capacity_(capacity) {
-  if (capacity_ > 0) {
-    index_.assign(roundUpPow2(capacity_ * 2), 0);
-    seen_.assign(roundUpPow2(capacity_ * 4), 0);
+namespace {
+
+// Whether an analysis holds for every text of its shape, whatever their constants: a plain read
+// or a plain write (DML, CALL, DO, LOCK, ...), each decided by its tokens alone. Not SET or
+// RESET (a value may make it pin), transaction control (BEGIN ISOLATION LEVEL ..., PREPARE
+// TRANSACTION 'gid'), DDL (CREATE FUNCTION bodies, and the catalog facts it makes stale), a
+// pin, a hint, nor a verdict that read a constant's value (EXPLAIN (ANALYZE 'off')).
+bool holdsForShape(const Analysis& a) {
+  const Classification& c = a.classification;
+  if (a.readsConstants || c.pins || c.setsSessionState || c.hint != Hint::None ||
+      c.txnStart != TxnStart::None || !a.catalogChanges.empty()) {
+    return false;
   }
+  return c.kinds != 0 && (c.kinds & ~(kReadStatement | kWriteStatement)) == 0;
+}
+
+}  // namespace
+
+CachingClassifier::CachingClassifier(CatalogBoard* board, ClassifierCounters* counters,
+                                     std::size_t capacity, std::size_t shapeCapacity)
+    : board_(board),
+      counters_(counters),
+      texts_(capacity, stats_.evictions),
+      shapes_(capacity > 0 ? shapeCapacity : 0, stats_.shapeEvictions) {
   if (board_ != nullptr) {
     generation_ = board_->generation();
     overrides_ = board_->overrides();
@@ -112,7 +120,7 @@ Classification CachingClassifier::classify(std::string_view text) {
 
 Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scope) {
   syncWithBoard();
-  if (capacity_ == 0 || text.size() > kMaxCachedText) {
+  if (texts_.capacity() == 0 || text.size() > kMaxCachedText) {
     bump(stats_.misses);
     uncached_ = analyze(text, overrides_.get());
     last_ = &uncached_;
@@ -121,31 +129,51 @@ Classification CachingClassifier::classifyIn(std::string_view text, ScopeId scop
     return c;
   }
   const std::uint64_t hash = hashText(text);
-  if (const std::size_t pos = find(hash, text); pos != kNone) {
-    Entry& e = entries_[pos];
-    e.referenced = true;
+  if (Entry* e = texts_.find(hash, [text](const Entry& x) { return x.text == text; })) {
+    e->referenced = true;
     bump(stats_.hits);
-    last_ = &e.analysis;
-    Classification c = finish(e.analysis, &e, scope);
-    c.fingerprint = e.fingerprint;
+    last_ = &e->analysis;
+    Classification c = finish(e->analysis, e, scope);
+    c.fingerprint = e->fingerprint;
     return c;
   }
-  bump(stats_.misses);
-  uncached_ = analyze(text, overrides_.get());
-  last_ = &uncached_;
-  const std::uint64_t fingerprint = statementFingerprint(text);
+
+  // A text of the same shape may have been analysed: one lexer pass instead of an analysis.
+  const StatementShape shape = statementShape(text);
+  const auto sameShape = [&shape](const Entry& x) { return x.fingerprint == shape.fingerprint; };
+  Entry* model = shape.shareable() ? shapes_.find(shape.check, sameShape) : nullptr;
+  if (model != nullptr) {
+    model->referenced = true;
+    bump(stats_.shapeHits);
+  } else {
+    bump(stats_.misses);
+    uncached_ = analyze(text, overrides_.get());
+    if (shape.shareable() && holdsForShape(uncached_) && shapes_.admit(shape.check)) {
+      model = &shapes_.insert(shape.check);
+      model->fingerprint = shape.fingerprint;
+      model->analysis = std::move(uncached_);
+    }
+  }
+
   // Text seen once (a simple-protocol statement with its literals inline) is not cached:
   // it would push out the statements that do repeat.
-  if (!admit(hash)) {
-    Classification c = finish(uncached_, nullptr, scope);
-    c.fingerprint = fingerprint;
-    return c;
+  Entry* entry = model;
+  if (texts_.admit(hash)) {
+    entry = &texts_.insert(hash);
+    entry->text.assign(text);
+    entry->fingerprint = shape.fingerprint;
+    if (model != nullptr) {
+      entry->analysis = model->analysis;
+      entry->memoScope = model->memoScope;
+      entry->memoGeneration = model->memoGeneration;
+      entry->memo = model->memo;
+    } else {
+      entry->analysis = std::move(uncached_);
+    }
   }
-  Entry* e = insert(hash, text, std::move(uncached_));
-  e->fingerprint = fingerprint;
-  last_ = &e->analysis;
-  Classification c = finish(e->analysis, e, scope);
-  c.fingerprint = fingerprint;
+  last_ = entry != nullptr ? &entry->analysis : &uncached_;
+  Classification c = finish(*last_, entry, scope);
+  c.fingerprint = shape.fingerprint;
   return c;
 }
 
@@ -235,18 +263,31 @@ void CachingClassifier::requestMisses(ScopeId scope, const Misses& misses) {
   board_->request(scope, fresh);
 }
 
-std::size_t CachingClassifier::find(std::uint64_t hash, std::string_view text) const {
-  const std::size_t mask = index_.size() - 1;
-  for (std::size_t i = hash & mask; index_[i] != 0; i = (i + 1) & mask) {
-    const Entry& e = entries_[index_[i] - 1];
-    if (e.hash == hash && e.text == text) return index_[i] - 1;
+CachingClassifier::Table::Table(std::size_t capacity, std::atomic<std::uint64_t>& evictions)
+    : capacity_(capacity), evictions_(&evictions) {
+  if (capacity_ > 0) {
+    index_.assign(roundUpPow2(capacity_ * 2), 0);
+    seen_.assign(roundUpPow2(capacity_ * 4), 0);
   }
-  return kNone;
 }
 
-// A lossy "seen once" filter: two candidate slots per text, so two texts that keep colliding
-// on one slot still get in.
-bool CachingClassifier::admit(std::uint64_t hash) {
+CachingClassifier::Table::~Table() = default;
+
+template <class Same>
+CachingClassifier::Entry* CachingClassifier::Table::find(std::uint64_t hash, Same same) {
+  if (index_.empty()) return nullptr;
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t i = hash & mask; index_[i] != 0; i = (i + 1) & mask) {
+    Entry& e = entries_[index_[i] - 1];
+    if (e.hash == hash && same(e)) return &e;
+  }
+  return nullptr;
+}
+
+// A lossy "seen once" filter: two candidate slots per hash, so two that keep colliding on one
+// slot still get in.
+bool CachingClassifier::Table::admit(std::uint64_t hash) {
+  if (seen_.empty()) return false;
   const std::size_t mask = seen_.size() - 1;
   std::uint64_t& first = seen_[(hash >> 20) & mask];
   std::uint64_t& second = seen_[(hash >> 42) & mask];
@@ -258,8 +299,7 @@ bool CachingClassifier::admit(std::uint64_t hash) {
   return false;
 }
 
-CachingClassifier::Entry* CachingClassifier::insert(std::uint64_t hash, std::string_view text,
-                                                    Analysis analysis) {
+CachingClassifier::Entry& CachingClassifier::Table::insert(std::uint64_t hash) {
   std::size_t pos;
   if (free_.empty() && entries_.size() < capacity_) {
     entries_.emplace_back();
@@ -270,9 +310,7 @@ CachingClassifier::Entry* CachingClassifier::insert(std::uint64_t hash, std::str
     free_.pop_back();
   }
   Entry& e = entries_[pos];
-  e.text.assign(text);
   e.hash = hash;
-  e.analysis = std::move(analysis);
   e.memoScope = kNoScope;
   e.referenced = false;
   e.used = true;
@@ -282,10 +320,10 @@ CachingClassifier::Entry* CachingClassifier::insert(std::uint64_t hash, std::str
   while (index_[i] != 0)
     i = (i + 1) & mask;
   index_[i] = static_cast<std::uint32_t>(pos + 1);
-  return &e;
+  return e;
 }
 
-void CachingClassifier::evictOne() {
+void CachingClassifier::Table::evictOne() {
   for (std::size_t steps = 0; steps <= 2 * entries_.size(); ++steps) {
     if (hand_ >= entries_.size()) hand_ = 0;
     Entry& e = entries_[hand_];
@@ -300,13 +338,13 @@ void CachingClassifier::evictOne() {
     e.analysis = {};
     free_.push_back(pos);
     --used_;
-    bump(stats_.evictions);
+    bump(*evictions_);
     return;
   }
 }
 
 // Linear probing with backward-shift deletion: no tombstones, lookups stay short.
-void CachingClassifier::eraseFromIndex(std::size_t entry) {
+void CachingClassifier::Table::eraseFromIndex(std::size_t entry) {
   const std::size_t mask = index_.size() - 1;
   std::size_t i = entries_[entry].hash & mask;
   while (index_[i] != entry + 1)
@@ -323,12 +361,17 @@ void CachingClassifier::eraseFromIndex(std::size_t entry) {
   }
 }
 
-void CachingClassifier::clear() {
+void CachingClassifier::Table::clear() {
   entries_.clear();
   free_.clear();
   std::fill(index_.begin(), index_.end(), 0);
   hand_ = 0;
   used_ = 0;
+}
+
+void CachingClassifier::clear() {
+  texts_.clear();
+  shapes_.clear();
 }
 
 }  // namespace pgsplit::sql

@@ -214,6 +214,7 @@ Analysis analyze(std::string_view text, const FunctionOverrides* overrides) {
   a.catalogChanges = r.catalogChanges;
   a.tables = std::move(refs.tables);
   a.calls = std::move(refs.calls);
+  a.readsConstants = refs.readsConstants;
   // Only what may run on a replica needs the catalog.
   const Classification& c = a.classification;
   if (!c.pins && (c.readOnly || c.txnStart == TxnStart::ReadOnly)) {

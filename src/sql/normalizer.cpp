@@ -1,7 +1,9 @@
 #include "pgsplit/sql/normalizer.hpp"
 
+#include <bit>
 #include <charconv>
 
+#include "final_mix.hpp"
 #include "pgsplit/sql/lexer.hpp"
 
 namespace pgsplit::sql {
@@ -57,8 +59,9 @@ struct Sink {
   ~Sink() = default;
 };
 
-// True when the whole text lexed.
-bool walk(std::string_view text, bool standardStrings, Sink& sink) {
+// True when the whole text lexed. (A template: the sinks are final, their calls inlined.)
+template <class S>
+bool walk(std::string_view text, bool standardStrings, S& sink) {
   Lexer lexer(text, false, standardStrings);
   std::size_t prevEnd = kNoEnd;
   bool pendingSemicolon = false;
@@ -93,48 +96,98 @@ bool walk(std::string_view text, bool standardStrings, Sink& sink) {
   return true;
 }
 
-// Reads with standard_conforming_strings on, or off when only that lexes.
+// Reads with standard_conforming_strings on, or off when only that lexes. True when the text
+// lexed whole with it on.
 template <class S>
-void walkEitherWay(std::string_view text, S& sink) {
+bool walkEitherWay(std::string_view text, S& sink) {
   {
     S probe = sink;
     if (walk(text, true, probe)) {
       sink = std::move(probe);
-      return;
+      return true;
     }
   }
   S fallback = sink;
   if (walk(text, false, fallback)) {
     sink = std::move(fallback);
-    return;
+    return false;
   }
   walk(text, true, sink);  // unreadable either way: cut where the standard reading gives up
+  return false;
 }
 
-class Fingerprint final : public Sink {
+// The second hash of a shape: the bytes fed eight at a time into a multiply-rotate step (each
+// step a bijection of the state and of the word), the count of bytes, and an avalanche.
+class WordHash {
+ public:
+  void add(unsigned char b) {
+    word_ |= std::uint64_t{b} << (8 * filled_);
+    ++count_;
+    if (++filled_ < 8) return;
+    state_ = step(state_, word_);
+    word_ = 0;
+    filled_ = 0;
+  }
+  std::uint64_t value() const { return detail::finalMix(step(step(state_, word_), count_)); }
+
+ private:
+  static std::uint64_t step(std::uint64_t state, std::uint64_t word) {
+    return std::rotl(state ^ (word * 0x9E3779B185EBCA87ULL), 29) * 0xC2B2AE3D27D4EB4FULL +
+           0x165667B19E3779F9ULL;
+  }
+
+  std::uint64_t state_ = 0x27D4EB2F165667C5ULL;
+  std::uint64_t word_ = 0;
+  std::uint64_t count_ = 0;
+  unsigned filled_ = 0;
+};
+
+// The fingerprint (FNV-1a over kinds, folded token texts and markers) and, when asked for, over
+// the same bytes and the kind of each constant, the check.
+template <bool kWithCheck>
+class Shape final : public Sink {
  public:
   void token(const Token& t, bool) override {
-    byte(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
+    Hashes h = hashes_;  // a local copy stays in registers through the loop
+    h.add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
     const bool fold = t.kind == TokenKind::Identifier;
     for (const char c : t.text) {
       auto u = static_cast<unsigned char>(c);
       if (fold && u >= 'A' && u <= 'Z') u = static_cast<unsigned char>(u - 'A' + 'a');
-      byte(u);
+      h.add(u);
     }
-    byte(0);
+    h.add(0);
+    hashes_ = h;
   }
-  void constant(const Token&, bool) override { byte('?'); }
-  void list(bool) override { byte('L'); }
-  void semicolon() override { byte(';'); }
-  void unreadable() override { byte('!'); }
-  std::uint64_t value() const { return hash_ == 0 ? 1 : hash_; }
+  void constant(const Token& t, bool) override {
+    hashes_.add('?');
+    if constexpr (kWithCheck) {
+      hashes_.check.add(static_cast<unsigned char>('a' + static_cast<int>(t.kind)));
+      if (t.kind == TokenKind::String) {
+        // Its form: ' E B X U $ (a string token is never empty).
+        auto form = static_cast<unsigned char>(t.text.front());
+        if (form >= 'a' && form <= 'z') form = static_cast<unsigned char>(form - 'a' + 'A');
+        hashes_.check.add(form);
+      }
+    }
+  }
+  void list(bool) override { hashes_.add('L'); }
+  void semicolon() override { hashes_.add(';'); }
+  void unreadable() override { hashes_.add('!'); }
+  std::uint64_t fingerprint() const { return hashes_.fnv == 0 ? 1 : hashes_.fnv; }
+  std::uint64_t check() const { return hashes_.check.value(); }
 
  private:
-  void byte(unsigned char b) {
-    hash_ ^= b;
-    hash_ *= 0x100000001B3ULL;  // FNV-1a
-  }
-  std::uint64_t hash_ = 0xCBF29CE484222325ULL;
+  struct Hashes {
+    void add(unsigned char b) {
+      fnv ^= b;
+      fnv *= 0x100000001B3ULL;  // FNV-1a
+      if constexpr (kWithCheck) check.add(b);
+    }
+    std::uint64_t fnv = 0xCBF29CE484222325ULL;
+    WordHash check;
+  };
+  Hashes hashes_;
 };
 
 // The highest $n of the text (placeholders are numbered after it), collapsed lists included.
@@ -221,9 +274,21 @@ std::string normalizeStatement(std::string_view text, std::size_t maxBytes) {
 }
 
 std::uint64_t statementFingerprint(std::string_view text) {
-  Fingerprint f;
-  walkEitherWay(text, f);
-  return f.value();
+  Shape<false> s;
+  walkEitherWay(text, s);
+  return s.fingerprint();
+}
+
+StatementShape statementShape(std::string_view text) {
+  Shape<true> s;
+  StatementShape out;
+  out.lexed = walkEitherWay(text, s);
+  out.fingerprint = s.fingerprint();
+  out.check = s.check();
+  out.hasBackslash = text.find('\\') != std::string_view::npos;
+  out.hasComment =
+      text.find("--") != std::string_view::npos || text.find("/*") != std::string_view::npos;
+  return out;
 }
 
 }  // namespace pgsplit::sql

@@ -17,6 +17,7 @@ struct References {
   std::vector<std::string> relations;
   std::vector<std::string> tables;  // objectKey()s of every relation named
   std::vector<std::string> calls;   // objectKey()s of every function called (schema as written)
+  bool readsConstants = false;      // a verdict read a constant's value (Analysis::readsConstants)
 
   static void add(std::vector<std::string>& keys, std::string key) {
     for (const std::string& k : keys) {

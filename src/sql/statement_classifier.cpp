@@ -319,7 +319,13 @@ class StatementClassifier {
     const Tok& name = ts_.peek();
     if (name.kind != TokenKind::Identifier || !keywordEquals(name.text, setting)) return false;
     ts_.take();
+    noteConstantRead();  // the value may be a string
     return keywordEquals(settingValue(ts_), "serializable");
+  }
+
+  // The verdict depends on a constant's value, not only on the shape of the text.
+  void noteConstantRead() {
+    if (refs_ != nullptr) refs_->readsConstants = true;
   }
 
   // PREPARE TRANSACTION 'gid' (two-phase commit) or PREPARE name [(types)] AS statement.
@@ -394,16 +400,21 @@ class StatementClassifier {
       while (true) {
         const Tok option = ts_.take();
         if (isPunct(option, ')')) break;
-        int values = 0;
-        bool falseValue = false;
-        while (!ts_.atStatementEnd() && !isPunct(ts_.peek(), ',') && !isPunct(ts_.peek(), ')')) {
-          falseValue = values++ == 0 && isFalseOption(ts_.peek());
-          ts_.take();
-        }
         // A quoted option name is matched exactly by PostgreSQL: ("analyze") runs the
         // statement too. Any quoted name counts as ANALYZE.
         const bool analyzeOption = option.word == Word::Analyze || option.word == Word::Analyse ||
                                    option.kind == TokenKind::QuotedIdentifier;
+        int values = 0;
+        bool falseValue = false;
+        while (!ts_.atStatementEnd() && !isPunct(ts_.peek(), ',') && !isPunct(ts_.peek(), ')')) {
+          const TokenKind kind = ts_.peek().kind;
+          if (analyzeOption && values == 0 &&
+              (kind == TokenKind::String || kind == TokenKind::Number)) {
+            noteConstantRead();  // ANALYZE 'off', ANALYZE 0
+          }
+          falseValue = values++ == 0 && isFalseOption(ts_.peek());
+          ts_.take();
+        }
         if (analyzeOption) {
           analyze = analyze || !(values == 1 && falseValue);
         }

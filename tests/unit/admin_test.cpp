@@ -148,6 +148,10 @@ Overview sampleOverview() {
   }
   o.pause.databases = {"app"};
   o.pausedClients = 1;
+  o.classifier.hits = 70;
+  o.classifier.shapeHits = 25;
+  o.classifier.misses = 5;
+  o.classifier.shapeEvictions = 2;
   o.serverErrorsByClass[static_cast<std::size_t>(session::sqlstateClassIndex("22"))] = 4;
   o.proxyErrorsByClass[static_cast<std::size_t>(session::sqlstateClassIndex("57"))] = 1;
   session::WorkerReport w;
@@ -294,6 +298,11 @@ TEST(AdminMetrics, EveryFamilyHasHelpAndTypeAndSamplesParse) {
   EXPECT_NE(text.find("pgsplit_pool_wait_duration_seconds_bucket{node=\"pg1\",le=\"0.00001\"} 1\n"),
             std::string::npos);
   EXPECT_NE(text.find("pgsplit_paused 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pgsplit_classifier_cache_hits_total 70\n"), std::string::npos);
+  EXPECT_NE(text.find("pgsplit_classifier_cache_shape_hits_total 25\n"), std::string::npos);
+  EXPECT_NE(text.find("pgsplit_classifier_cache_misses_total 5\n"), std::string::npos);
+  EXPECT_NE(text.find("pgsplit_classifier_cache_evictions_total{cache=\"shape\"} 2\n"),
+            std::string::npos);
   EXPECT_NE(text.find("pgsplit_paused_clients 1\n"), std::string::npos);
   // Every sample line: name{labels} value, the value a number.
   std::size_t start = 0;

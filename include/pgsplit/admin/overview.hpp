@@ -61,6 +61,15 @@ struct RuleTotals {
   std::int64_t lastHitMs = 0;    // Unix time in ms; 0 = never
 };
 
+// The statement classifiers' caches (sql::CachingClassifier::Stats), summed over the workers.
+struct ClassifierTotals {
+  std::uint64_t hits = 0;       // the text was cached
+  std::uint64_t shapeHits = 0;  // a text of the same shape with other literals was
+  std::uint64_t misses = 0;     // analysed
+  std::uint64_t evictions = 0;  // texts
+  std::uint64_t shapeEvictions = 0;
+};
+
 struct Overview {
   std::string version = PGSPLIT_VERSION;
   std::chrono::system_clock::time_point now{};
@@ -84,6 +93,7 @@ struct Overview {
   std::uint64_t safetyNetRetries = 0;     // reads a replica refused as writes (25006), retried
   std::uint64_t readRetries = 0;          // reads whose replica connection failed, retried
   std::uint64_t ignoredReplicaHints = 0;  // /* pgsplit:replica */ on a write
+  ClassifierTotals classifier;
 };
 
 Task<Overview> collectOverview(session::Runtime* runtime);

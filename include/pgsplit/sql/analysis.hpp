@@ -98,6 +98,9 @@ struct Analysis {
   // calls (built-in or not, schema as written), as objectKey()s without duplicates.
   std::vector<std::string> tables;
   std::vector<std::string> calls;
+  // A verdict read a constant's value (SET x = 'serializable', EXPLAIN (ANALYZE 'off')): a
+  // text that differs only in its constants may be classified otherwise.
+  bool readsConstants = false;
 
   bool needsCatalog() const { return !functions.empty() || !relations.empty(); }
 };

@@ -28,4 +28,25 @@ std::string normalizeStatement(std::string_view text, std::size_t maxBytes = kMa
 // A 64-bit fingerprint of the normalised form; never 0 (0 stands for "no statement").
 std::uint64_t statementFingerprint(std::string_view text);
 
+// What the classifier's shape cache keys on (caching_classifier.hpp), from one pass of the lexer
+// with nothing allocated: the fingerprint, a second hash of the same form, and what keeps the
+// form from standing for the text.
+struct StatementShape {
+  std::uint64_t fingerprint = 0;  // statementFingerprint(text)
+  // Built unlike the fingerprint (8 bytes at a time, multiply-rotate, a final avalanche), so
+  // that 128 bits tell shapes apart. It also tells the kinds of constants apart (a number, a
+  // string of each form: '', E'', B'', X'', U&'', $$; a $n), which the fingerprint does not: a
+  // classifier may look at what kind of constant stands somewhere, never at its value.
+  std::uint64_t check = 0;
+  bool lexed = false;         // the whole text lexed with standard_conforming_strings on
+  bool hasBackslash = false;  // then literals may end elsewhere with the setting off
+  bool hasComment = false;    // "--" or "/*" anywhere, inside a literal too (hints are comments)
+
+  // Texts whose shapes are shareable and equal (fingerprint and check) have the same tokens but
+  // for the values of their constants and the lengths of their collapsed lists.
+  bool shareable() const { return lexed && !hasBackslash && !hasComment; }
+};
+
+StatementShape statementShape(std::string_view text);
+
 }  // namespace pgsplit::sql
