@@ -572,9 +572,12 @@ bool ClientSession::renderBatch(BackendConnection& target, bool endsWithSync,
 }
 
 Task<bool> ClientSession::answerDeallocate(std::string_view text) {
-  // Only a lone DEALLOCATE naming a statement pgsplit manages (its backend name differs).
+  // Only a lone DEALLOCATE naming a statement pgsplit manages (its backend name differs). The
+  // text must hold nothing else: statements without a session effect list no effect, and
+  // answering "SELECT 1; DEALLOCATE s" here would drop the SELECT's rows.
   auto effects = sql::sessionEffects(text);
   if (effects.size() != 1 || effects[0].kind != EffectKind::Deallocate) co_return false;
+  if (sql::classify(text).statements != 1) co_return false;
   const std::string name = effects[0].name;
   const bool reservedName = name.starts_with("pgsplit_");
   if (!statements_.count(name) && !reservedName && !nameInDoubt(name)) co_return false;
