@@ -313,27 +313,13 @@ class Scanner {
     }
     if (t.kind == TokenKind::Identifier && (t.word == Word::Rows || isGrammarParenWord(t.text)))
       return;  // LATERAL, ROWS FROM, a subquery's SELECT, ...
-    TokenStream probe = ts_;
-    Tok parts[3] = {t, {}, {}};
-    std::size_t count = 1;
-    while (isPunct(probe.peek(), '.')) {
-      probe.take();
-      const Tok part = probe.take();
-      if (!isName(part) || count == 3) return;
-      parts[count++] = part;
-    }
-    if (isPunct(probe.peek(), '(')) return;  // a set-returning function
-    const auto name = identifierName(parts[count - 1]);
-    if (!name) return;
-    std::optional<std::string> schema;
-    if (count >= 2) {
-      schema = identifierName(parts[count - 2]);
-      if (!schema) return;
-      // The system catalogs are always readable on a standby.
-      if (*schema == "pg_catalog" || *schema == "information_schema") return;
-    }
-    References::add(options_.refs->relations, objectKey(schema ? *schema : "", *name));
-    References::add(options_.refs->tables, objectKey(schema ? *schema : "", *name));
+    auto key = nameKeyAt(t, true);
+    if (!key) return;
+    // The system catalogs are always readable on a standby.
+    const std::string_view schema = keySchema(*key);
+    if (schema == "pg_catalog" || schema == "information_schema") return;
+    References::add(options_.refs->relations, *key);
+    References::add(options_.refs->tables, std::move(*key));
   }
 
   // The table an INSERT, UPDATE, DELETE or MERGE writes (for routing rules only: a write never
@@ -342,23 +328,31 @@ class Scanner {
     if (!collecting()) return;
     if (t.kind == TokenKind::Identifier && t.word == Word::Only) return;  // (onIdentifier)
     if (t.kind == TokenKind::Identifier && isGrammarParenWord(t.text)) return;
+    if (auto key = nameKeyAt(t, false)) References::add(options_.refs->tables, std::move(*key));
+  }
+
+  // The objectKey of the name that starts at t (name, schema.name or catalog.schema.name), read
+  // ahead without consuming; nullopt when it is not one, or (fromItem) when a '(' follows it: a
+  // set-returning function in a FROM item.
+  std::optional<std::string> nameKeyAt(const Tok& t, bool fromItem) const {
     TokenStream probe = ts_;
     Tok parts[3] = {t, {}, {}};
     std::size_t count = 1;
     while (isPunct(probe.peek(), '.')) {
       probe.take();
       const Tok part = probe.take();
-      if (!isName(part) || count == 3) return;
+      if (!isName(part) || count == 3) return std::nullopt;
       parts[count++] = part;
     }
+    if (fromItem && isPunct(probe.peek(), '(')) return std::nullopt;
     const auto name = identifierName(parts[count - 1]);
-    if (!name) return;
+    if (!name) return std::nullopt;
     std::optional<std::string> schema;
     if (count >= 2) {
       schema = identifierName(parts[count - 2]);
-      if (!schema) return;
+      if (!schema) return std::nullopt;
     }
-    References::add(options_.refs->tables, objectKey(schema ? *schema : "", *name));
+    return objectKey(schema ? *schema : "", *name);
   }
 
   void onCall(const Tok& t) {
