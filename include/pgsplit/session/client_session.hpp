@@ -77,6 +77,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   Task<bool> handleMessage(protocol::Frame frame, std::string_view raw);
   Task<bool> handleSync(std::string_view raw);
   Task<bool> submitUnit(bool endsWithSync);
+  void clearBatch();
+  Task<bool> answerLocally(protocol::ErrorSpec error);
+  Task<void> waitUntilSettled();
+  Task<bool> flushCopy();
+  bool busy() const { return pendingSyncs_ > 0 || batchOpen_; }
+
+  // --- writing a unit to its backend (client_unit_write.cpp) ---
   Task<bool> writeUnit(backend::BackendConnection::Ptr target, bool endsWithSync,
                        const sql::Classification& cls);
   // writeUnit's steps. renderUnit: the bytes of the unit for target (the reply bookkeeping done).
@@ -86,7 +93,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
                               const sql::Classification& cls);
   bool sendUnitNow(backend::BackendConnection& target, std::string_view& out);
   Task<bool> finishUnit(backend::BackendConnection::Ptr target, std::string_view out);
-  void clearBatch();
   // Writes out to a backend; on failure the connection is closed (the relay reports it).
   Task<bool> transmit(backend::BackendConnection::Ptr target, std::string_view out);
   // What the backend's socket takes now, without suspending (out keeps the rest for transmit);
@@ -94,10 +100,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool transmitNow(backend::BackendConnection& target, std::string_view& out);
   // Writes pgsplit's own answers at the head of target's reply queue, if any.
   Task<bool> writeSynthetic(backend::BackendConnection::Ptr target);
-  Task<bool> answerLocally(protocol::ErrorSpec error);
-  Task<void> waitUntilSettled();
-  Task<bool> flushCopy();
-  bool busy() const { return pendingSyncs_ > 0 || batchOpen_; }
 
   // --- operations hooks on the data path (client_session_ops.cpp) ---
   // PAUSE: waits until the unit being formed may go (false: the session ends).
