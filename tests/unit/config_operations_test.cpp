@@ -11,25 +11,17 @@
 #include "pgsplit/config/reload.hpp"
 #include "pgsplit/config/secrets.hpp"
 
+#include "config_test_support.hpp"
+
 namespace pgsplit::config {
 namespace {
 
+using test_support::joined;
+using test_support::kUser;
+using test_support::load;
+
 const std::string kFixtures = std::string(PGSPLIT_FIXTURES_DIR) + "/config";
 const std::string kNode = "[[nodes]]\nname = \"pg0\"\nhost = \"127.0.0.1\"\n";
-const std::string kUser = "[[users]]\nname = \"app\"\npassword = \"app\"\n";
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines)
-    out += l + "\n";
-  return out;
-}
-
-std::shared_ptr<const Config> load(const std::string& text) {
-  LoadResult r = loadString(text, "t.toml");
-  EXPECT_TRUE(r.errors.empty()) << joined(r.errors);
-  return r.config;
-}
 
 TEST(ConfigOperations, Defaults) {
   auto c = load(kNode + kUser);

@@ -8,23 +8,14 @@
 #include "pgsplit/config/reload.hpp"
 #include "pgsplit/routing/rules.hpp"
 
+#include "config_test_support.hpp"
+
 namespace pgsplit::config {
 namespace {
 
-const std::string kUser = "[[users]]\nname = \"app\"\npassword = \"app\"\n";
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines)
-    out += l + "\n";
-  return out;
-}
-
-std::shared_ptr<const Config> load(const std::string& text) {
-  LoadResult r = loadString(text, "t.toml");
-  EXPECT_TRUE(r.errors.empty()) << joined(r.errors);
-  return r.config;
-}
+using test_support::joined;
+using test_support::kUser;
+using test_support::load;
 
 std::string node(const std::string& name, const std::string& cluster) {
   return "[[nodes]]\nname = \"" + name + "\"\nhost = \"" + name + ".internal\"\n" +

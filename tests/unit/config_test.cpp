@@ -12,8 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "config_test_support.hpp"
+
 namespace pgsplit::config {
 namespace {
+
+using test_support::joined;
 
 namespace fs = std::filesystem;
 
@@ -44,13 +48,6 @@ std::string testName(const testing::TestParamInfo<std::string>& info) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
   return name;
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines)
-    out += l + "\n";
-  return out;
 }
 
 LoadResult loadFixture(const std::string& relative) {

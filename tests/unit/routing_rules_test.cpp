@@ -2,6 +2,7 @@
 // then what the router does with it (write guard, clusters, lag limits).
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,17 @@ std::string decide(const RuleSet& rules, const std::vector<std::string>& texts,
 std::string decide(const RuleSet& rules, const std::string& text, const Client& client = {},
                    bool inTransaction = false) {
   return decide(rules, std::vector<std::string>{text}, client, inTransaction);
+}
+
+// Each text, alone in a unit: whether `rule` decides it.
+struct MatchCase {
+  const char* sql;
+  bool matches;
+};
+void expectMatches(const RuleSet& rules, const std::string& rule,
+                   std::initializer_list<MatchCase> cases) {
+  for (const MatchCase& k : cases)
+    EXPECT_EQ(decide(rules, k.sql), k.matches ? rule : "") << k.sql;
 }
 
 TEST(Rules, FirstMatchInFileOrderWins) {
@@ -157,51 +169,49 @@ name = "hot"
 tables = ["public.accounts", "billing.*", "audit_log", "\"Mixed\".\"Case\"", "tmp_?"]
 route = "primary"
 )");
-  struct Case {
-    const char* sql;
-    bool matches;
-  } cases[] = {
-      {"SELECT * FROM accounts", true},  // unqualified: public (the default search_path)
-      {"SELECT * FROM public.accounts", true},
-      {"SELECT * FROM PUBLIC.ACCOUNTS", true},
-      {"SELECT * FROM other.accounts", false},
-      {"SELECT * FROM accounts_archive", false},
-      {"SELECT * FROM billing.invoices", true},
-      {"SELECT * FROM invoices", false},
-      {"SELECT * FROM ops.audit_log", true},  // bare pattern: any schema
-      {"SELECT * FROM audit_log", true},
-      {"SELECT * FROM \"Mixed\".\"Case\"", true},
-      {"SELECT * FROM mixed.case", false},
-      {"SELECT * FROM tmp_1", true},
-      {"SELECT * FROM tmp_12", false},
-      // Wherever a statement names a table.
-      {"SELECT * FROM orders o JOIN accounts a ON a.id = o.account", true},
-      {"SELECT * FROM orders, billing.invoices", true},
-      {"SELECT * FROM orders WHERE id IN (SELECT id FROM accounts)", true},
-      {"WITH x AS (SELECT * FROM billing.invoices) SELECT * FROM x", true},
-      {"INSERT INTO accounts VALUES (1)", true},
-      {"INSERT INTO billing.invoices (id) VALUES (1)", true},
-      {"UPDATE accounts SET balance = 0", true},
-      {"UPDATE ONLY accounts SET balance = 0", true},
-      {"UPDATE orders SET x = 1 FROM billing.invoices i WHERE i.id = orders.id", true},
-      {"DELETE FROM accounts WHERE id = 1", true},
-      {"DELETE FROM orders USING accounts WHERE orders.a = accounts.id", true},
-      {"MERGE INTO accounts a USING src s ON a.id = s.id WHEN MATCHED THEN UPDATE SET b = 1", true},
-      {"MERGE INTO t USING billing.invoices s ON t.id = s.id WHEN MATCHED THEN DELETE", true},
-      {"COPY accounts FROM STDIN", true},
-      {"COPY accounts TO STDOUT", true},
-      {"TRUNCATE TABLE orders, accounts", true},
-      {"LOCK TABLE accounts IN EXCLUSIVE MODE", true},
-      {"ALTER TABLE accounts ADD COLUMN x int", true},
-      {"DROP TABLE IF EXISTS billing.old", true},
-      {"CREATE TABLE billing.new (id int)", true},
-      {"EXPLAIN SELECT * FROM accounts", true},
-      {"SELECT accounts FROM orders", false},  // a column, not a table
-      {"SELECT * FROM orders o JOIN x USING (accounts)", false},
-      {"INSERT INTO orders SELECT * FROM generate_series(1, 3)", false},
-  };
-  for (const Case& k : cases)
-    EXPECT_EQ(decide(*c.rules, k.sql), k.matches ? "hot" : "") << k.sql;
+  expectMatches(
+      *c.rules, "hot",
+      {
+          {"SELECT * FROM accounts", true},  // unqualified: public (the default search_path)
+          {"SELECT * FROM public.accounts", true},
+          {"SELECT * FROM PUBLIC.ACCOUNTS", true},
+          {"SELECT * FROM other.accounts", false},
+          {"SELECT * FROM accounts_archive", false},
+          {"SELECT * FROM billing.invoices", true},
+          {"SELECT * FROM invoices", false},
+          {"SELECT * FROM ops.audit_log", true},  // bare pattern: any schema
+          {"SELECT * FROM audit_log", true},
+          {"SELECT * FROM \"Mixed\".\"Case\"", true},
+          {"SELECT * FROM mixed.case", false},
+          {"SELECT * FROM tmp_1", true},
+          {"SELECT * FROM tmp_12", false},
+          // Wherever a statement names a table.
+          {"SELECT * FROM orders o JOIN accounts a ON a.id = o.account", true},
+          {"SELECT * FROM orders, billing.invoices", true},
+          {"SELECT * FROM orders WHERE id IN (SELECT id FROM accounts)", true},
+          {"WITH x AS (SELECT * FROM billing.invoices) SELECT * FROM x", true},
+          {"INSERT INTO accounts VALUES (1)", true},
+          {"INSERT INTO billing.invoices (id) VALUES (1)", true},
+          {"UPDATE accounts SET balance = 0", true},
+          {"UPDATE ONLY accounts SET balance = 0", true},
+          {"UPDATE orders SET x = 1 FROM billing.invoices i WHERE i.id = orders.id", true},
+          {"DELETE FROM accounts WHERE id = 1", true},
+          {"DELETE FROM orders USING accounts WHERE orders.a = accounts.id", true},
+          {"MERGE INTO accounts a USING src s ON a.id = s.id WHEN MATCHED THEN UPDATE SET b = 1",
+           true},
+          {"MERGE INTO t USING billing.invoices s ON t.id = s.id WHEN MATCHED THEN DELETE", true},
+          {"COPY accounts FROM STDIN", true},
+          {"COPY accounts TO STDOUT", true},
+          {"TRUNCATE TABLE orders, accounts", true},
+          {"LOCK TABLE accounts IN EXCLUSIVE MODE", true},
+          {"ALTER TABLE accounts ADD COLUMN x int", true},
+          {"DROP TABLE IF EXISTS billing.old", true},
+          {"CREATE TABLE billing.new (id int)", true},
+          {"EXPLAIN SELECT * FROM accounts", true},
+          {"SELECT accounts FROM orders", false},  // a column, not a table
+          {"SELECT * FROM orders o JOIN x USING (accounts)", false},
+          {"INSERT INTO orders SELECT * FROM generate_series(1, 3)", false},
+      });
 }
 
 TEST(Rules, Functions) {
@@ -211,23 +221,19 @@ name = "fn"
 functions = ["pg_sleep", "audit.*", "public.log_event"]
 route = "primary"
 )");
-  struct Case {
-    const char* sql;
-    bool matches;
-  } cases[] = {
-      {"SELECT pg_sleep(1)", true},
-      {"SELECT PG_SLEEP(1)", true},
-      {"SELECT pg_catalog.pg_sleep(1)", true},
-      {"SELECT audit.write('x')", true},
-      {"SELECT write('x')", false},
-      {"SELECT log_event('x')", true},  // unqualified: public
-      {"SELECT other.log_event('x')", false},
-      {"SELECT count(*) FROM t WHERE x = lower($1)", false},
-      {"INSERT INTO t VALUES (audit.now())", true},
-      {"SELECT 1", false},
-  };
-  for (const Case& k : cases)
-    EXPECT_EQ(decide(*c.rules, k.sql), k.matches ? "fn" : "") << k.sql;
+  expectMatches(*c.rules, "fn",
+                {
+                    {"SELECT pg_sleep(1)", true},
+                    {"SELECT PG_SLEEP(1)", true},
+                    {"SELECT pg_catalog.pg_sleep(1)", true},
+                    {"SELECT audit.write('x')", true},
+                    {"SELECT write('x')", false},
+                    {"SELECT log_event('x')", true},  // unqualified: public
+                    {"SELECT other.log_event('x')", false},
+                    {"SELECT count(*) FROM t WHERE x = lower($1)", false},
+                    {"INSERT INTO t VALUES (audit.now())", true},
+                    {"SELECT 1", false},
+                });
 }
 
 TEST(Rules, QueryRegex) {
